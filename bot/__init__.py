@@ -1,0 +1,1 @@
+"""Wiring for the deliverability bot: settings, CLI, console, Slack app and renderers."""

@@ -1,0 +1,1 @@
+"""CLI sub-commands: each parses its arguments, calls the core, and renders text or JSON."""

@@ -1,0 +1,36 @@
+"""Plain-text renderings for the terminal and the console: findings grouped by check, worst first."""
+
+from __future__ import annotations
+
+from checks.model import Finding, Report, Status, worst_first
+from knowledge.base import load
+
+ICON = {Status.FAIL: "✗", Status.ERROR: "?", Status.WARN: "!", Status.INFO: "i", Status.PASS: "✓"}
+
+
+def render_report(report: Report) -> str:
+    kb = load()
+    lines = [f"{report.target} ({report.kind}): {_tally(report.findings)} in {report.elapsed_ms} ms"]
+    groups: dict[str, list[Finding]] = {}
+    for finding in worst_first(report.findings):
+        groups.setdefault(finding.check, []).append(finding)
+    for check, findings in groups.items():
+        lines.append("")
+        lines.append(f"{check.upper()}")
+        for f in findings:
+            about = f" [{f.about}]" if f.about and f.about != report.target else ""
+            lines.append(f"  {ICON[f.status]} {f.status.value:<5} {f.summary}{about}")
+            entry = kb.get(f.kb)
+            if entry and f.status in (Status.FAIL, Status.ERROR, Status.WARN):
+                lines.append(f"          what to do: {entry.steps[0]}")
+                if len(entry.steps) > 1:
+                    lines.append(f"          more: {entry.id} ({len(entry.steps)} steps)")
+    return "\n".join(lines)
+
+
+def _tally(findings: list[Finding]) -> str:
+    counts = {s: 0 for s in Status}
+    for f in findings:
+        counts[f.status] += 1
+    parts = [f"{n} {s.value}" for s, n in sorted(counts.items(), key=lambda kv: kv[0].rank) if n]
+    return ", ".join(parts) or "no findings"

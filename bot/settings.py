@@ -1,0 +1,120 @@
+"""The one reader of the environment: every setting, its default, and how it is parsed."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_BLOCKLISTS_IP = (
+    "bl.spamcop.net",
+    "psbl.surriel.com",
+    "bl.mailspike.net",
+    "dnsbl-1.uceprotect.net",
+    "all.s5h.net",
+)
+DEFAULT_BLOCKLISTS_DOMAIN = ("dbl.spamhaus.org", "multi.surbl.org", "multi.uribl.com")
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value we cannot use."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `90`, `90s`, `30m`, `24h`, `7d` or `500ms`."""
+    match = _DURATION.match(text)
+    if not match:
+        raise SettingsError(f"not a duration: {text!r} (use seconds, or 90s, 30m, 24h)")
+    unit = match.group(2).lower() if match.group(2) else None
+    return float(match.group(1)) * _UNITS[unit]
+
+
+def parse_switch(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"1", "true", "on", "yes"}:
+        return True
+    if value in {"0", "false", "off", "no", ""}:
+        return False
+    raise SettingsError(f"not a switch: {text!r} (use 1/0, true/false, on/off)")
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address → (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":") or "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "53"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"not a nameserver: {text!r} (use host or host:port)")
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once from the environment by `Settings.from_env`."""
+
+    dns_nameservers: tuple[tuple[str, int], ...] = ()
+    dns_timeout: float = 3.0
+    check_deadline: float = 10.0
+    blocklists_ip: tuple[str, ...] = DEFAULT_BLOCKLISTS_IP
+    blocklists_domain: tuple[str, ...] = DEFAULT_BLOCKLISTS_DOMAIN
+    spamhaus_dqs_key: str = ""
+    max_input_bytes: int = 5_000_000
+    database_path: str = "./deliverability.db"
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = ""
+    port: int = 3000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value is not None and value.strip() != "" else None
+
+        if (v := get("DNS_NAMESERVERS")) is not None:
+            values["dns_nameservers"] = tuple(parse_nameserver(p) for p in parse_list(v))
+        if (v := get("DNS_TIMEOUT")) is not None:
+            values["dns_timeout"] = parse_duration(v)
+        if (v := get("CHECK_DEADLINE")) is not None:
+            values["check_deadline"] = parse_duration(v)
+        if (v := env.get("BLOCKLISTS_IP")) is not None:
+            values["blocklists_ip"] = parse_list(v)
+        if (v := env.get("BLOCKLISTS_DOMAIN")) is not None:
+            values["blocklists_domain"] = parse_list(v)
+        if (v := get("SPAMHAUS_DQS_KEY")) is not None:
+            values["spamhaus_dqs_key"] = v.strip()
+        if (v := get("MAX_INPUT_BYTES")) is not None:
+            if not v.strip().isdigit():
+                raise SettingsError(f"MAX_INPUT_BYTES: not a number of bytes: {v!r}")
+            values["max_input_bytes"] = int(v)
+        if (v := get("DATABASE_PATH")) is not None:
+            values["database_path"] = v
+        for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
+            if (v := get(name)) is not None:
+                values[name.lower()] = v.strip()
+        if (v := get("PORT")) is not None:
+            if not v.strip().isdigit():
+                raise SettingsError(f"PORT: not a port number: {v!r}")
+            values["port"] = int(v)
+        for name in ("DNS_TIMEOUT", "CHECK_DEADLINE"):
+            if name.lower() in values and values[name.lower()] <= 0:
+                raise SettingsError(f"{name} must be more than zero")
+        return cls(**values)

@@ -1,0 +1,1 @@
+"""Live DNS checks: each module checks one thing and returns findings."""

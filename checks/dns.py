@@ -1,0 +1,256 @@
+"""The only importer of dnspython: bounded, cached, concurrent lookups that keep absent and failed apart.
+
+Outcomes of a lookup:
+
+    OK        the name has records of that type         -> the check judges them
+    NXDOMAIN  the name does not exist                   -> absent
+    NODATA    the name exists, no records of that type  -> absent
+    TIMEOUT   no answer within DNS_TIMEOUT              -> failed ("could not check")
+    SERVFAIL  the server said it failed                 -> failed
+    REFUSED   the server refused to answer              -> failed
+    ERROR     anything else (bad name, network error)   -> failed
+
+A `Resolver` lives for one run: every (name, type) is asked once, concurrent askers share the
+answer, and `queries` counts what was sent. pyspf and dkimpy are synchronous; they run in a worker
+thread and reach the same cache through `blocking_query`, so no library ever uses another resolver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import dns.asyncresolver
+import dns.exception
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    NXDOMAIN = "nxdomain"
+    NODATA = "nodata"
+    TIMEOUT = "timeout"
+    SERVFAIL = "servfail"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+_ABSENT = {Outcome.NXDOMAIN, Outcome.NODATA}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One lookup's answer. `records` are plain Python values (see `_values`)."""
+
+    name: str
+    rdtype: str
+    outcome: Outcome
+    records: tuple = ()
+    cnames: tuple[str, ...] = ()
+    ttl: int | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    @property
+    def absent(self) -> bool:
+        return self.outcome in _ABSENT
+
+    @property
+    def failed(self) -> bool:
+        return not self.ok and not self.absent
+
+    def describe(self) -> str:
+        """A short phrase for evidence and summaries: `timed out`, `SERVFAIL`, `no such name`..."""
+        return {
+            Outcome.OK: "answered",
+            Outcome.NXDOMAIN: "no such name (NXDOMAIN)",
+            Outcome.NODATA: f"no {self.rdtype} record",
+            Outcome.TIMEOUT: "timed out",
+            Outcome.SERVFAIL: "server failure (SERVFAIL)",
+            Outcome.REFUSED: "query refused (REFUSED)",
+            Outcome.ERROR: f"lookup error: {self.detail}" if self.detail else "lookup error",
+        }[self.outcome]
+
+    def evidence(self) -> dict:
+        data: dict = {"query": f"{self.name} {self.rdtype}", "outcome": str(self.outcome)}
+        if self.records:
+            data["answer"] = [list(r) if isinstance(r, tuple) else r for r in self.records]
+        if self.cnames:
+            data["cnames"] = list(self.cnames)
+        if self.detail:
+            data["detail"] = self.detail
+        return data
+
+
+def _strip(name: object) -> str:
+    return str(name).rstrip(".").lower()
+
+
+def _txt(rdata) -> str:
+    # RFC 7208 §3.3 and RFC 6376 §3.6.2.2: the character-strings of one record are joined with nothing.
+    return b"".join(rdata.strings).decode("utf-8", errors="replace")
+
+
+def _values(rdtype: str, rrset) -> tuple:
+    """A/AAAA → address str; MX → (preference, host); TXT → joined text; PTR/CNAME/NS → host; else text."""
+    out = []
+    for rdata in rrset:
+        if rdtype in ("A", "AAAA"):
+            out.append(rdata.address)
+        elif rdtype == "MX":
+            out.append((rdata.preference, _strip(rdata.exchange)))
+        elif rdtype in ("TXT", "SPF"):
+            out.append(_txt(rdata))
+        elif rdtype in ("PTR", "CNAME", "NS"):
+            out.append(_strip(rdata.target))
+        else:
+            out.append(rdata.to_text())
+    return tuple(out)
+
+
+def reverse_name(ip: str) -> str:
+    """`192.0.2.1` → `1.2.0.192.in-addr.arpa` (nibbles for IPv6)."""
+    return _strip(dns.reversename.from_address(ip))
+
+
+def blocklist_name(ip: str, zone: str) -> str:
+    """The RFC 5782 query name for an IP on an IP list: reversed octets or nibbles, then the zone."""
+    rev = reverse_name(ip)
+    suffix = ".in-addr.arpa" if ipaddress.ip_address(ip).version == 4 else ".ip6.arpa"
+    return rev[: -len(suffix)] + "." + zone.strip(".")
+
+
+def valid_hostname(name: str) -> bool:
+    try:
+        dns.name.from_text(name)
+    except (dns.exception.DNSException, ValueError):
+        return False
+    return True
+
+
+class Resolver:
+    """Asks the configured nameservers (or the system's), once per name and type, within a timeout."""
+
+    def __init__(
+        self,
+        nameservers: Iterable[tuple[str, int]] = (),
+        timeout: float = 3.0,
+        *,
+        concurrent: bool = True,
+    ) -> None:
+        nameservers = list(nameservers)
+        self._resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+        if nameservers:
+            self._resolver.nameservers = [dns.nameserver.Do53Nameserver(h, p) for h, p in nameservers]
+        self._resolver.cache = None
+        self._resolver.use_edns(0, 0, 1232)
+        self.timeout = timeout
+        self._cache: dict[tuple[str, str], asyncio.Future[Result]] = {}
+        self._serial = None if concurrent else asyncio.Semaphore(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.queries = 0
+
+    async def query(self, name: str, rdtype: str) -> Result:
+        rdtype = rdtype.upper()
+        key = (_strip(name), rdtype)
+        self._loop = asyncio.get_running_loop()
+        future = self._cache.get(key)
+        if future is None:
+            future = self._loop.create_future()
+            self._cache[key] = future
+            try:
+                result = await self._ask(*key)
+            except BaseException as exc:  # cancelled by a deadline: let later askers try again
+                del self._cache[key]
+                future.cancel()
+                raise exc
+            future.set_result(result)
+            return result
+        return await asyncio.shield(future)
+
+    async def _ask(self, name: str, rdtype: str) -> Result:
+        if self._serial is not None:
+            async with self._serial:
+                return await self._send(name, rdtype)
+        return await self._send(name, rdtype)
+
+    async def _send(self, name: str, rdtype: str) -> Result:
+        self.queries += 1
+        try:
+            qname = dns.name.from_text(name)
+        except (dns.exception.DNSException, ValueError) as exc:
+            return Result(name, rdtype, Outcome.ERROR, detail=f"invalid name: {exc}")
+        try:
+            answer = await self._resolver.resolve(
+                qname, rdtype, lifetime=self.timeout, raise_on_no_answer=False, search=False
+            )
+        except dns.resolver.NXDOMAIN:
+            return Result(name, rdtype, Outcome.NXDOMAIN)
+        except dns.resolver.LifetimeTimeout:
+            return Result(name, rdtype, Outcome.TIMEOUT, detail=f"no answer within {self.timeout:g}s")
+        except dns.resolver.NoNameservers as exc:
+            return Result(name, rdtype, _rcode_outcome(exc), detail=str(exc))
+        except dns.resolver.YXDOMAIN:
+            return Result(name, rdtype, Outcome.ERROR, detail="name too long after DNAME substitution")
+        except (dns.exception.DNSException, OSError, ValueError) as exc:
+            return Result(name, rdtype, Outcome.ERROR, detail=f"{type(exc).__name__}: {exc}")
+        cnames = _cname_chain(answer.response, qname)
+        if answer.rrset is None:
+            return Result(name, rdtype, Outcome.NODATA, cnames=cnames)
+        return Result(
+            name, rdtype, Outcome.OK, _values(rdtype, answer.rrset), cnames=cnames, ttl=answer.rrset.ttl
+        )
+
+    def blocking_query(self, name: str, rdtype: str, timeout: float | None = None) -> Result:
+        """For synchronous libraries in a worker thread: the same cached lookup, run on the event loop."""
+        if self._loop is None:
+            raise RuntimeError("blocking_query needs a running Resolver (call query() first)")
+        future = asyncio.run_coroutine_threadsafe(self.query(name, rdtype), self._loop)
+        return future.result(timeout=(timeout or self.timeout) * 2 + 1)
+
+    def bind_loop(self) -> None:
+        """Record the running loop so worker threads can call `blocking_query` before any query."""
+        self._loop = asyncio.get_running_loop()
+
+
+def _rcode_outcome(exc: dns.resolver.NoNameservers) -> Outcome:
+    errors = exc.kwargs.get("errors") or []
+    for error in errors:
+        answer = error[-1] if isinstance(error, tuple) else None
+        if isinstance(answer, dns.message.Message):
+            if answer.rcode() == dns.rcode.REFUSED:
+                return Outcome.REFUSED
+            if answer.rcode() == dns.rcode.SERVFAIL:
+                return Outcome.SERVFAIL
+    text = str(exc)
+    if "REFUSED" in text:
+        return Outcome.REFUSED
+    if "SERVFAIL" in text:
+        return Outcome.SERVFAIL
+    return Outcome.ERROR
+
+
+def _cname_chain(response: dns.message.Message, qname: dns.name.Name) -> tuple[str, ...]:
+    chain = []
+    current = qname
+    for _ in range(16):
+        try:
+            rrset = response.find_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        except KeyError:
+            break
+        current = rrset[0].target
+        chain.append(_strip(current))
+    return tuple(chain)

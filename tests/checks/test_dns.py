@@ -1,0 +1,68 @@
+"""The resolver against the loopback DNS server: answers, absence and failure kept apart, TCP, caching."""
+
+import asyncio
+
+from checks.dns import Outcome, Resolver, blocklist_name, reverse_name
+
+
+async def test_answers_absence_and_failures(dns_server):
+    dns_server.add("example.com", "MX", "10 mx.example.com")
+    dns_server.add("mx.example.com", "A", "81.2.69.160")
+    dns_server.add("www.example.com", "CNAME", "mx.example.com")
+    dns_server.add("deep.sub.example.com", "A", "81.2.69.161")
+    dns_server.fault("broken.example.com", "servfail")
+    dns_server.fault("closed.example.com", "refused")
+    dns_server.fault("silent.example.com", "timeout")
+    r = Resolver([dns_server.address], timeout=0.5)
+    mx = await r.query("example.com", "MX")
+    assert mx.ok and mx.records == ((10, "mx.example.com"),)
+    www = await r.query("www.example.com", "A")
+    assert www.records == ("81.2.69.160",) and www.cnames == ("mx.example.com",)
+    assert (await r.query("nope.example.com", "A")).outcome is Outcome.NXDOMAIN
+    assert (await r.query("sub.example.com", "A")).outcome is Outcome.NODATA  # empty non-terminal
+    assert (await r.query("example.com", "AAAA")).outcome is Outcome.NODATA
+    for name, outcome in [
+        ("broken.example.com", Outcome.SERVFAIL),
+        ("closed.example.com", Outcome.REFUSED),
+        ("silent.example.com", Outcome.TIMEOUT),
+    ]:
+        result = await r.query(name, "A")
+        assert result.outcome is outcome
+        assert result.failed and not result.absent
+
+
+async def test_large_txt_retries_over_tcp_and_joins_strings(dns_server):
+    text = "v=spf1 " + " ".join(f"ip4:81.2.{i}.0/24" for i in range(120)) + " -all"
+    dns_server.add("big.example.com", "TXT", text)
+    r = Resolver([dns_server.address], timeout=1)
+    result = await r.query("big.example.com", "TXT")
+    assert result.records == (text,)
+    transports = {t for _, _, t in dns_server.queries_for("big.example.com")}
+    assert transports == {"udp", "tcp"}
+
+
+async def test_each_name_and_type_is_asked_once(dns_server):
+    dns_server.add("example.com", "TXT", "hello")
+    dns_server.fault("example.com", "delay", 0.2)
+    r = Resolver([dns_server.address], timeout=1)
+    results = await asyncio.gather(*(r.query("Example.COM.", "txt") for _ in range(5)))
+    assert all(res.records == ("hello",) for res in results)
+    assert len(dns_server.queries_for("example.com")) == 1
+    assert r.queries == 1
+
+
+async def test_blocking_query_from_a_thread_shares_the_cache(dns_server):
+    dns_server.add("example.com", "A", "81.2.69.160")
+    r = Resolver([dns_server.address], timeout=1)
+    r.bind_loop()
+    result = await asyncio.to_thread(r.blocking_query, "example.com", "A")
+    again = await r.query("example.com", "A")
+    assert result.records == again.records == ("81.2.69.160",)
+    assert r.queries == 1
+
+
+def test_query_names():
+    assert reverse_name("81.2.69.160") == "160.69.2.81.in-addr.arpa"
+    assert blocklist_name("81.2.69.160", "zen.example.org.") == "160.69.2.81.zen.example.org"
+    assert blocklist_name("2a00:1450::1", "bl.example").startswith("1.0.0.0.")
+    assert blocklist_name("2a00:1450::1", "bl.example").endswith(".0.5.4.1.0.0.a.2.bl.example")
