@@ -79,6 +79,8 @@ class Settings:
     slack_signing_secret: str = ""
     slack_api_url: str = ""
     port: int = 3000
+    triage_channels: tuple[str, ...] = ()  # channel ids where every bounce-looking message is diagnosed
+    response_private: bool = False  # slash-command answers only to the caller unless `public` is given
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +116,10 @@ class Settings:
             if not v.strip().isdigit():
                 raise SettingsError(f"PORT: not a port number: {v!r}")
             values["port"] = int(v)
+        if (v := env.get("TRIAGE_CHANNELS")) is not None:
+            values["triage_channels"] = parse_list(v)
+        if (v := get("RESPONSE_PRIVATE")) is not None:
+            values["response_private"] = parse_switch(v)
         for name in ("DNS_TIMEOUT", "CHECK_DEADLINE"):
             if name.lower() in values and values[name.lower()] <= 0:
                 raise SettingsError(f"{name} must be more than zero")
