@@ -41,6 +41,7 @@ class Context:
     ip: str | None = None  # with a domain target: the sending IP to evaluate (--ip)
     selectors: tuple[str, ...] = ()
     memo: dict = field(default_factory=dict)  # results shared between checks within a run
+    http: object | None = None  # a checks.http.HttpPolicy; None: production (public addresses, port 443)
 
     @property
     def domain(self) -> str | None:
