@@ -97,8 +97,8 @@ async def run_checks(
 
 
 async def _run_one(name: str, ctx: Context) -> list[Finding]:
-    module = importlib.import_module(REGISTRY[name])
     try:
+        module = importlib.import_module(REGISTRY[name])
         return list(await module.check(ctx))
     except asyncio.CancelledError:
         raise
