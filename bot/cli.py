@@ -10,7 +10,7 @@ import sys
 from bot.settings import Settings, SettingsError
 
 # Each module has `register(subparsers)`, which sets `func(args, settings) -> int` on its parser.
-COMMANDS = ("bot.commands.check", "bot.commands.start")
+COMMANDS = ("bot.commands.check", "bot.commands.start", "bot.commands.incidents")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_BLOCKLISTS_IP = (
     "bl.spamcop.net",
@@ -79,6 +80,13 @@ class Settings:
     slack_signing_secret: str = ""
     slack_api_url: str = ""
     port: int = 3000
+    incident_window: float = 86400.0
+    store_raw: bool = False
+    retention_days: int = 30
+    digest_channel: str = ""
+    digest_time: str = "09:00"
+    digest_tz: str = "UTC"
+    digest_scheduler: bool = True
     triage_channels: tuple[str, ...] = ()  # channel ids where every bounce-looking message is diagnosed
     response_private: bool = False  # slash-command answers only to the caller unless `public` is given
 
@@ -123,4 +131,35 @@ class Settings:
         for name in ("DNS_TIMEOUT", "CHECK_DEADLINE"):
             if name.lower() in values and values[name.lower()] <= 0:
                 raise SettingsError(f"{name} must be more than zero")
+        for name, key, parse in (
+            ("INCIDENT_WINDOW", "incident_window", parse_duration),
+            ("STORE_RAW", "store_raw", parse_switch),
+            ("DIGEST_SCHEDULER", "digest_scheduler", parse_switch),
+        ):
+            if (v := get(name)) is not None:
+                try:
+                    values[key] = parse(v)
+                except SettingsError as exc:
+                    raise SettingsError(f"{name}: {exc}") from None
+        if (v := get("RETENTION_DAYS")) is not None:
+            if not v.strip().isdigit():
+                raise SettingsError(f"RETENTION_DAYS: not a number of days: {v!r}")
+            values["retention_days"] = int(v)
+        if (v := get("DIGEST_CHANNEL")) is not None:
+            values["digest_channel"] = v.strip()
+        if (v := get("DIGEST_TIME")) is not None:
+            hours, _, minutes = v.strip().partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+                raise SettingsError(f"DIGEST_TIME: not a time of day: {v!r} (use HH:MM, like 09:00)")
+            values["digest_time"] = f"{int(hours):02d}:{int(minutes):02d}"
+        if (v := get("DIGEST_TZ")) is not None:
+            try:
+                ZoneInfo(v.strip())
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise SettingsError(
+                    f"DIGEST_TZ: not a time zone: {v!r} (use a name like Europe/Paris)"
+                ) from exc
+            values["digest_tz"] = v.strip()
+        if values.get("incident_window", 1) <= 0:
+            raise SettingsError("INCIDENT_WINDOW must be more than zero")
         return cls(**values)

@@ -1,0 +1,701 @@
+"""The one storage module: the SQLite schema, its migrations, and every read and write of the incident log.
+
+Errors raised here, all `StoreError`:
+
+    StoreError
+    ├── StoreUnavailable    the file cannot be opened or is not an SQLite database (nothing was written)
+    ├── SchemaTooNew        the file was migrated by a newer version of this code (nothing was written)
+    ├── IncidentNotFound    no incident has that id
+    └── InvalidStatus       a status or filter that does not exist
+
+Concurrency: one connection per `Store`, shared by its threads under a lock; across stores and
+processes, WAL lets readers run beside the writer, and every write transaction starts with
+`BEGIN IMMEDIATE`, so it waits (up to `BUSY_TIMEOUT`) for the write lock instead of failing later with
+"database is locked" when a read turns into a write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from incidents.grouping import group_key
+from incidents.model import (
+    ACTIVE,
+    ASSIGNED,
+    CHECKS_RERUN,
+    CREATED,
+    FILTERS,
+    NOTE_ADDED,
+    SEEN_AGAIN,
+    STATUS_CHANGED,
+    STATUSES,
+    Event,
+    Incident,
+    Observation,
+    from_text,
+    summarise_report,
+    to_text,
+)
+from incidents.privacy import mask_addresses
+
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for another's transaction before giving up
+DIGEST_CLAIM_TIMEOUT = timedelta(minutes=10)  # an unposted digest claim older than this is taken over
+SLACK_EVENT_MEMORY = timedelta(days=7)  # Slack retries within minutes; a week is plenty
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class StoreError(Exception):
+    """Any failure of the incident store, with a message fit for the user."""
+
+
+class StoreUnavailable(StoreError):
+    """The database file cannot be opened, read, or is not an SQLite database."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer version of this code; it is left untouched."""
+
+
+class IncidentNotFound(StoreError, LookupError):
+    """No incident has the given id."""
+
+
+class InvalidStatus(StoreError, ValueError):
+    """A status or list filter that does not exist."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schema. Migrations are append-only: never edit one that has shipped, add the next one instead.
+# Each runs in a transaction together with the record of it having run (sqlite-utils' Migrations).
+
+MIGRATIONS = Migrations("deliverability")
+
+
+@MIGRATIONS()
+def m001_incidents(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE incidents (
+            id              INTEGER PRIMARY KEY,
+            workspace       TEXT NOT NULL DEFAULT '',
+            channel         TEXT,
+            thread_ts       TEXT,
+            permalink       TEXT,
+            reporter        TEXT,
+            subject         TEXT NOT NULL,
+            receiver        TEXT NOT NULL,
+            reason          TEXT NOT NULL,
+            reply_code      TEXT,
+            enhanced_code   TEXT,
+            kb_ids          TEXT NOT NULL DEFAULT '[]',
+            status          TEXT NOT NULL DEFAULT 'open'
+                            CHECK (status IN ('open', 'investigating', 'resolved')),
+            assignee        TEXT,
+            occurrences     INTEGER NOT NULL DEFAULT 1,
+            first_seen      TEXT NOT NULL,
+            last_seen       TEXT NOT NULL,
+            resolved_at     TEXT,
+            resolution_note TEXT
+        );
+        CREATE INDEX incidents_by_group ON incidents (workspace, receiver, reason, subject, status);
+        CREATE INDEX incidents_by_last_seen ON incidents (last_seen);
+        CREATE TABLE events (
+            id          INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            at          TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            actor       TEXT,
+            text        TEXT,
+            status_from TEXT,
+            status_to   TEXT,
+            channel     TEXT,
+            thread_ts   TEXT,
+            permalink   TEXT,
+            raw_text    TEXT,
+            data        TEXT
+        );
+        CREATE INDEX events_by_incident ON events (incident_id, at);
+        CREATE INDEX events_by_time ON events (at, kind);
+        """
+    )
+
+
+@MIGRATIONS()
+def m002_slack_reliability(db: Database) -> None:
+    # Slack delivers an event again on retries: the first delivery claims its id, the rest are dropped.
+    db.executescript(
+        """
+        CREATE TABLE slack_events (
+            event_id TEXT PRIMARY KEY,
+            seen_at  TEXT NOT NULL
+        );
+        CREATE INDEX slack_events_by_time ON slack_events (seen_at);
+        CREATE TABLE watched_threads (
+            channel   TEXT NOT NULL,
+            thread_ts TEXT NOT NULL,
+            since     TEXT NOT NULL,
+            PRIMARY KEY (channel, thread_ts)
+        );
+        """
+    )
+
+
+@MIGRATIONS()
+def m003_digest_and_sources(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE digest_posts (
+            channel    TEXT NOT NULL,
+            day        TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            claimed_by TEXT NOT NULL,
+            posted_at  TEXT,
+            message_ts TEXT,
+            PRIMARY KEY (channel, day)
+        );
+        """
+    )
+    incidents = db.table("incidents")
+    incidents.add_column("subject_kind", str, not_null_default="")
+    incidents.add_column("source", str, not_null_default="diagnose")
+
+
+SCHEMA_VERSION = len(MIGRATIONS._migrations)
+KNOWN_MIGRATIONS = tuple(m.name for m in MIGRATIONS._migrations)
+
+
+def _set_user_version(db: Database) -> None:
+    # Mirrors the migration count for tools that only read PRAGMA user_version.
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def _preflight(path: Path) -> None:
+    """Refuse, before SQLite touches anything, a path that cannot hold our database."""
+    if path.is_dir():
+        raise StoreUnavailable(f"{path} is a directory, not a database file (check DATABASE_PATH)")
+    if not path.parent.is_dir():
+        raise StoreUnavailable(f"{path}: directory {path.parent} does not exist (check DATABASE_PATH)")
+    if not path.exists():
+        return
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreUnavailable(f"{path}: cannot read the database file: {exc.strerror or exc}") from exc
+    if header and header != _SQLITE_MAGIC:
+        raise StoreUnavailable(f"{path} is not an SQLite database; refusing to use it (check DATABASE_PATH)")
+
+
+class Store:
+    """The incident log and the bot's small bits of state, in one SQLite file."""
+
+    def __init__(
+        self,
+        db: Database,
+        path: Path,
+        *,
+        clock: Callable[[], datetime],
+        window: timedelta,
+        store_raw: bool,
+        retention: timedelta,
+    ) -> None:
+        self.db = db
+        self.path = path
+        self.window = window
+        self.store_raw = store_raw
+        self.retention = retention
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        window: timedelta | float = timedelta(hours=24),
+        store_raw: bool = False,
+        retention_days: int = 30,
+    ) -> Store:
+        """Open (creating if needed) and migrate the database; a bad or newer file is left untouched."""
+        path = Path(path)
+        _preflight(path)
+        try:
+            conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"{path}: cannot open the database: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            # Read-only checks first: a garbage or newer file must come out of this byte-for-byte equal.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            _refuse_newer(conn, path)
+            db = Database(conn)
+            db.enable_wal()
+            conn.execute("PRAGMA foreign_keys = ON")
+            # Every commit reaches the disk before it returns: a committed incident survives a crash.
+            conn.execute("PRAGMA synchronous = FULL")
+            if MIGRATIONS.pending(db):
+                _migrate(db, path)
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreUnavailable(f"{path}: not a usable SQLite database: {exc}") from exc
+        if isinstance(window, int | float):
+            window = timedelta(seconds=window)
+        return cls(
+            db,
+            path,
+            clock=clock or (lambda: datetime.now(UTC)),
+            window=window,
+            store_raw=store_raw,
+            retention=timedelta(days=retention_days),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, clock: Callable[[], datetime] | None = None) -> Store:
+        """Open the database a `bot.settings.Settings` names, with its window, privacy and retention."""
+        return cls.open(
+            settings.database_path,
+            clock=clock,
+            window=getattr(settings, "incident_window", 86400.0),
+            store_raw=getattr(settings, "store_raw", False),
+            retention_days=getattr(settings, "retention_days", 30),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return len(MIGRATIONS.applied(self.db))
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        moment = self._clock()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).replace(microsecond=0)
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            else:
+                self.db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    # -- Slack reliability --------------------------------------------------------------------------
+
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time a Slack event id is seen, False on every later delivery of it."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO slack_events (event_id, seen_at) VALUES (?, ?)",
+                [event_id, to_text(self.now())],
+            )
+            return cursor.rowcount == 1
+
+    def remember_thread(self, channel: str, thread_ts: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO watched_threads (channel, thread_ts, since) VALUES (?, ?, ?)",
+                [channel, thread_ts, to_text(self.now())],
+            )
+
+    def thread_watched(self, channel: str, thread_ts: str) -> bool:
+        return bool(
+            self._rows(
+                "SELECT 1 AS found FROM watched_threads WHERE channel = ? AND thread_ts = ?",
+                [channel, thread_ts],
+            )
+        )
+
+    # -- incidents ----------------------------------------------------------------------------------
+
+    def record(self, obs: Observation) -> tuple[Incident, bool]:
+        """Add an occurrence to the matching open incident seen within the window, or open a new one."""
+        now = self.now()
+        workspace, receiver, reason, subject = group_key(obs.workspace, obs.receiver, obs.reason, obs.subject)
+        raw = obs.raw_text if self.store_raw or not obs.raw_text else mask_addresses(obs.raw_text)
+        with self._write() as db:
+            match = next(
+                db.query(
+                    "SELECT id, kb_ids, reply_code, enhanced_code FROM incidents"
+                    " WHERE workspace = ? AND receiver = ? AND reason = ? AND subject = ?"
+                    " AND status IN ('open', 'investigating') AND last_seen >= ?"
+                    " ORDER BY last_seen DESC, id DESC LIMIT 1",
+                    [workspace, receiver, reason, subject, to_text(now - self.window)],
+                ),
+                None,
+            )
+            if match:
+                incident_id = match["id"]
+                kb_ids = list(dict.fromkeys([*json.loads(match["kb_ids"]), *obs.kb_ids]))
+                db.execute(
+                    "UPDATE incidents SET occurrences = occurrences + 1, last_seen = ?, kb_ids = ?,"
+                    " reply_code = coalesce(reply_code, ?), enhanced_code = coalesce(enhanced_code, ?)"
+                    " WHERE id = ?",
+                    [to_text(now), json.dumps(kb_ids), obs.reply_code, obs.enhanced_code, incident_id],
+                )
+            else:
+                incident_id = (
+                    db.table("incidents")
+                    .insert(
+                        {
+                            "workspace": workspace,
+                            "channel": obs.channel,
+                            "thread_ts": obs.thread_ts,
+                            "permalink": obs.permalink,
+                            "reporter": obs.reporter,
+                            "subject": subject,
+                            "subject_kind": obs.subject_kind,
+                            "receiver": receiver,
+                            "reason": reason,
+                            "reply_code": obs.reply_code,
+                            "enhanced_code": obs.enhanced_code,
+                            "kb_ids": json.dumps(list(dict.fromkeys(obs.kb_ids))),
+                            "status": "open",
+                            "occurrences": 1,
+                            "first_seen": to_text(now),
+                            "last_seen": to_text(now),
+                            "source": obs.source,
+                        }
+                    )
+                    .last_pk
+                )
+            self._event(
+                db,
+                incident_id,
+                now,
+                SEEN_AGAIN if match else CREATED,
+                obs.reporter,
+                text=None if match else f"{reason} at {receiver} for {subject}",
+                channel=obs.channel,
+                thread_ts=obs.thread_ts,
+                permalink=obs.permalink,
+                raw_text=raw,
+            )
+        return self._require(incident_id), not match
+
+    def get(self, incident_id: int) -> Incident | None:
+        rows = self._rows("SELECT * FROM incidents WHERE id = ?", [int(incident_id)])
+        return _incident(rows[0]) if rows else None
+
+    def get_many(self, ids: list[int]) -> dict[int, Incident]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        return {
+            row["id"]: _incident(row)
+            for row in self._rows(f"SELECT * FROM incidents WHERE id IN ({marks})", [int(i) for i in ids])
+        }
+
+    def list(self, status: str = "active", *, workspace: str | None = None) -> list[Incident]:
+        """Incidents by filter (open|investigating|resolved|active|all), the most recently seen first."""
+        if status not in FILTERS:
+            raise InvalidStatus(f"unknown status {status!r} (use {', '.join(FILTERS)})")
+        statuses = {"active": ACTIVE, "all": STATUSES}.get(status, (status,))
+        sql = f"SELECT * FROM incidents WHERE status IN ({', '.join('?' for _ in statuses)})"
+        params: list[Any] = list(statuses)
+        if workspace is not None:
+            sql += " AND workspace = ?"
+            params.append(workspace)
+        return [_incident(r) for r in self._rows(sql + " ORDER BY last_seen DESC, id DESC", params)]
+
+    def earlier_incident(self, incident: Incident) -> Incident | None:
+        """The latest older incident with the same grouping key: this problem has happened before."""
+        rows = self._rows(
+            "SELECT * FROM incidents WHERE workspace = ? AND receiver = ? AND reason = ? AND subject = ?"
+            " AND id < ? ORDER BY id DESC LIMIT 1",
+            [incident.workspace, incident.receiver, incident.reason, incident.subject, incident.id],
+        )
+        return _incident(rows[0]) if rows else None
+
+    def set_status(
+        self, incident_id: int, status: str, *, actor: str | None, note: str | None = None
+    ) -> Incident:
+        """Move an incident to open, investigating or resolved; resolving keeps the note as its resolution."""
+        if status not in STATUSES:
+            raise InvalidStatus(f"unknown status {status!r} (use {', '.join(STATUSES)})")
+        now = self.now()
+        with self._write() as db:
+            current = self._current(db, incident_id)
+            if current["status"] == status:
+                if note:
+                    self._event(db, incident_id, now, NOTE_ADDED, actor, text=note)
+            else:
+                changes: dict[str, Any] = {"status": status}
+                if status == "resolved":
+                    changes |= {"resolved_at": to_text(now), "resolution_note": note}
+                else:
+                    changes |= {"resolved_at": None}
+                db.table("incidents").update(incident_id, changes)
+                self._event(
+                    db,
+                    incident_id,
+                    now,
+                    STATUS_CHANGED,
+                    actor,
+                    text=note,
+                    status_from=current["status"],
+                    status_to=status,
+                )
+        return self._require(incident_id)
+
+    def add_note(self, incident_id: int, text: str, *, actor: str | None) -> Incident:
+        with self._write() as db:
+            self._current(db, incident_id)
+            self._event(db, incident_id, self.now(), NOTE_ADDED, actor, text=text)
+        return self._require(incident_id)
+
+    def assign(self, incident_id: int, assignee: str | None, *, actor: str | None) -> Incident:
+        with self._write() as db:
+            self._current(db, incident_id)
+            db.table("incidents").update(incident_id, {"assignee": assignee or None})
+            text = f"assigned to {assignee}" if assignee else "unassigned"
+            self._event(db, incident_id, self.now(), ASSIGNED, actor, text=text)
+        return self._require(incident_id)
+
+    def add_check_run(self, incident_id: int, report_dict: Mapping[str, Any], *, actor: str | None) -> None:
+        """Put a check run's result (counts and non-passing findings) on the incident's timeline."""
+        line, kept = summarise_report(report_dict)
+        with self._write() as db:
+            self._current(db, incident_id)
+            self._event(db, incident_id, self.now(), CHECKS_RERUN, actor, text=line, data=kept)
+
+    def timeline(self, incident_id: int) -> list[Event]:
+        rows = self._rows("SELECT * FROM events WHERE incident_id = ? ORDER BY at, id", [int(incident_id)])
+        return [_event(r) for r in rows]
+
+    def events_between(self, start: datetime, end: datetime, kinds: tuple[str, ...] = ()) -> list[Event]:
+        """Every incident's events from `start` to `end` (both included), oldest first."""
+        sql = "SELECT * FROM events WHERE at >= ? AND at <= ?"
+        params: list[Any] = [to_text(start), to_text(end)]
+        if kinds:
+            sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            params += list(kinds)
+        return [_event(r) for r in self._rows(sql + " ORDER BY at, id", params)]
+
+    def purge(self) -> int:
+        """Drop stored bounce text older than RETENTION_DAYS (structured fields stay); returns how many."""
+        now = self.now()
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE events SET raw_text = NULL WHERE raw_text IS NOT NULL AND at < ?",
+                [to_text(now - self.retention)],
+            )
+            db.execute("DELETE FROM slack_events WHERE seen_at < ?", [to_text(now - SLACK_EVENT_MEMORY)])
+            return cursor.rowcount
+
+    # -- the daily digest's once-per-day guard -------------------------------------------------------
+
+    def claim_digest(self, channel: str, day: str) -> bool:
+        """Claim (channel, day) before posting; False if posted, or claimed under 10 minutes ago."""
+        now = self.now()
+        with self._write() as db:
+            row = next(
+                db.query(
+                    "SELECT claimed_at, posted_at FROM digest_posts WHERE channel = ? AND day = ?",
+                    [channel, day],
+                ),
+                None,
+            )
+            if row is None:
+                db.execute(
+                    "INSERT INTO digest_posts (channel, day, claimed_at, claimed_by) VALUES (?, ?, ?, ?)",
+                    [channel, day, to_text(now), self._owner],
+                )
+                return True
+            claimed_at = from_text(row["claimed_at"])
+            if row["posted_at"] or (claimed_at and now - claimed_at < DIGEST_CLAIM_TIMEOUT):
+                return False
+            # A claim left behind by a crash: take it over, so the digest is late but not lost.
+            db.execute(
+                "UPDATE digest_posts SET claimed_at = ?, claimed_by = ? WHERE channel = ? AND day = ?",
+                [to_text(now), self._owner, channel, day],
+            )
+            return True
+
+    def mark_digest_posted(self, channel: str, day: str, ts: str | None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE digest_posts SET posted_at = ?, message_ts = ? WHERE channel = ? AND day = ?",
+                [to_text(self.now()), ts, channel, day],
+            )
+
+    def release_digest(self, channel: str, day: str) -> None:
+        """Give up an unposted claim (the post failed), so the next attempt need not wait 10 minutes."""
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM digest_posts WHERE channel = ? AND day = ? AND posted_at IS NULL"
+                " AND claimed_by = ?",
+                [channel, day, self._owner],
+            )
+
+    def digest_posted(self, channel: str, day: str) -> bool:
+        return bool(
+            self._rows(
+                "SELECT 1 AS found FROM digest_posts WHERE channel = ? AND day = ? AND posted_at IS NOT NULL",
+                [channel, day],
+            )
+        )
+
+    def last_digest_at(self, channel: str) -> datetime | None:
+        rows = self._rows(
+            "SELECT max(posted_at) AS last FROM digest_posts WHERE channel = ? AND posted_at IS NOT NULL",
+            [channel],
+        )
+        return from_text(rows[0]["last"]) if rows else None
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _current(self, db: Database, incident_id: int) -> dict[str, Any]:
+        row = next(db.query("SELECT id, status FROM incidents WHERE id = ?", [int(incident_id)]), None)
+        if row is None:
+            raise IncidentNotFound(f"no incident #{incident_id}")
+        return row
+
+    def _require(self, incident_id: int) -> Incident:
+        incident = self.get(incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"no incident #{incident_id}")
+        return incident
+
+    @staticmethod
+    def _event(
+        db: Database,
+        incident_id: int,
+        at: datetime,
+        kind: str,
+        actor: str | None,
+        *,
+        data: Mapping[str, Any] | None = None,
+        **columns: Any,
+    ) -> None:
+        db.table("events").insert(
+            {
+                "incident_id": incident_id,
+                "at": to_text(at),
+                "kind": kind,
+                "actor": actor,
+                **columns,
+                "data": json.dumps(data, ensure_ascii=False) if data is not None else None,
+            }
+        )
+
+
+def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise SchemaTooNew, without writing, when the file knows migrations this code does not."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [MIGRATIONS.migrations_table]
+    ).fetchone()
+    unknown: list[str] = []
+    if has_table:
+        rows = conn.execute(
+            f"SELECT name FROM {MIGRATIONS.migrations_table} WHERE migration_set = ?", [MIGRATIONS.name]
+        ).fetchall()
+        unknown = [name for (name,) in rows if name not in KNOWN_MIGRATIONS]
+    (user_version,) = conn.execute("PRAGMA user_version").fetchone()
+    if unknown or user_version > SCHEMA_VERSION:
+        what = f"migrations {', '.join(unknown)}" if unknown else f"schema version {user_version}"
+        raise SchemaTooNew(
+            f"{path} was written by a newer version of deliverability ({what}; this version knows "
+            f"{SCHEMA_VERSION}); upgrade deliverability or point DATABASE_PATH elsewhere. "
+            "The file was not changed."
+        )
+
+
+def _migrate(db: Database, path: Path) -> None:
+    # BEGIN IMMEDIATE serialises processes opening a fresh file together: the second waits, then finds
+    # nothing pending. Each migration nests in a savepoint inside this transaction.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        MIGRATIONS.apply(db)
+        _set_user_version(db)
+    except BaseException:
+        db.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+def _incident(row: Mapping[str, Any]) -> Incident:
+    return Incident(
+        id=row["id"],
+        workspace=row["workspace"],
+        channel=row["channel"],
+        thread_ts=row["thread_ts"],
+        permalink=row["permalink"],
+        reporter=row["reporter"],
+        subject=row["subject"],
+        subject_kind=row.get("subject_kind") or "",
+        receiver=row["receiver"],
+        reason=row["reason"],
+        reply_code=row["reply_code"],
+        enhanced_code=row["enhanced_code"],
+        kb_ids=json.loads(row["kb_ids"] or "[]"),
+        status=row["status"],
+        assignee=row["assignee"],
+        occurrences=row["occurrences"],
+        first_seen=from_text(row["first_seen"]),  # type: ignore[arg-type]
+        last_seen=from_text(row["last_seen"]),  # type: ignore[arg-type]
+        resolved_at=from_text(row["resolved_at"]),
+        resolution_note=row["resolution_note"],
+        source=row.get("source") or "diagnose",
+    )
+
+
+def _event(row: Mapping[str, Any]) -> Event:
+    return Event(
+        id=row["id"],
+        incident_id=row["incident_id"],
+        at=from_text(row["at"]),  # type: ignore[arg-type]
+        kind=row["kind"],
+        actor=row["actor"],
+        text=row["text"],
+        status_from=row["status_from"],
+        status_to=row["status_to"],
+        channel=row["channel"],
+        thread_ts=row["thread_ts"],
+        permalink=row["permalink"],
+        raw_text=row["raw_text"],
+        data=json.loads(row["data"]) if row["data"] else None,
+    )
