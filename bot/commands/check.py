@@ -11,6 +11,7 @@ from bot.render_text import render_report
 from bot.settings import Settings
 from checks.runner import run_checks
 from checks.target import TargetError, parse_target
+from incidents import StoreError, log_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--selector", action="append", default=[], metavar="S", help="a DKIM selector (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--log", action="store_true", help="record a problem found in the incident log")
     p.set_defaults(func=run)
 
 
@@ -42,4 +44,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         print(render_report(report))
+    if getattr(args, "log", False):
+        try:
+            logged = log_report(settings, report.to_dict(), target.value)
+        except StoreError as exc:
+            print(f"deliverability check: not logged: {exc}", file=sys.stderr)
+            return 2
+        if logged is None:
+            print("nothing to log: no finding failed, errored or warned", file=sys.stderr)
+        else:
+            incident, created = logged
+            verb = "opened" if created else "added an occurrence to"
+            print(f"{verb} incident #{incident.id}", file=sys.stderr)
     return 0 if report.ok else 1

@@ -106,3 +106,28 @@ def test_human_output_groups_by_check(dns_server):
     proc = run_cli("check", "shop.example", server=dns_server, **LISTS)
     assert proc.returncode == 1
     assert "DMARC" in proc.stdout and "what to do:" in proc.stdout
+
+
+def test_log_records_a_problem_once_then_adds_occurrences(dns_server, tmp_path):
+    good_domain(dns_server)
+    dns_server.remove("_dmarc.shop.example")
+    db = str(tmp_path / "incidents.db")
+    first = run_cli("check", "shop.example", "--log", server=dns_server, DATABASE_PATH=db, **LISTS)
+    second = run_cli("check", "shop.example", "--log", server=dns_server, DATABASE_PATH=db, **LISTS)
+    assert "opened incident #1" in first.stderr
+    assert "added an occurrence to incident #1" in second.stderr
+    _, data = run_cli_json("incidents", server=dns_server, DATABASE_PATH=db)
+    incidents = data if isinstance(data, list) else data.get("incidents", data)
+    assert len(incidents) == 1
+    assert incidents[0]["subject"] == "shop.example" and incidents[0]["receiver"] == "dns"
+    assert incidents[0]["occurrences"] == 2
+
+
+def test_log_refuses_an_unusable_database(dns_server, tmp_path):
+    good_domain(dns_server)
+    dns_server.remove("_dmarc.shop.example")
+    bad = tmp_path / "garbage.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    proc = run_cli("check", "shop.example", "--log", server=dns_server, DATABASE_PATH=str(bad), **LISTS)
+    assert proc.returncode == 2 and "not logged" in proc.stderr and "Traceback" not in proc.stderr
+    assert bad.read_bytes() == b"this is not a database" * 100
