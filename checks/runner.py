@@ -60,6 +60,7 @@ async def run_checks(
     selectors: tuple[str, ...] = (),
     only: tuple[str, ...] | None = None,
     resolver: Resolver | None = None,
+    http: object | None = None,
 ) -> Report:
     """Every applicable check at once; when CHECK_DEADLINE passes, unfinished ones report `error`."""
     started = time.monotonic()
@@ -69,7 +70,7 @@ async def run_checks(
             raise TargetError("--ip goes with a domain target")
     resolver = resolver or make_resolver(settings)
     resolver.bind_loop()
-    ctx = Context(target, resolver, settings, ip=ip, selectors=tuple(selectors))
+    ctx = Context(target, resolver, settings, ip=ip, selectors=tuple(selectors), http=http)
     names = list(only or (DOMAIN_CHECKS if target.kind == "domain" else IP_CHECKS))
     tasks = {name: asyncio.create_task(_run_one(name, ctx), name=f"check:{name}") for name in names}
     done, pending = await asyncio.wait(tasks.values(), timeout=settings.check_deadline)
