@@ -10,7 +10,14 @@ import sys
 from bot.settings import Settings, SettingsError
 
 # Each module has `register(subparsers)`, which sets `func(args, settings) -> int` on its parser.
-COMMANDS = ("bot.commands.check", "bot.commands.start", "bot.commands.incidents")
+COMMANDS = (
+    "bot.commands.check",
+    "bot.commands.start",
+    "bot.commands.incidents",
+    "bot.commands.serve",
+    "bot.commands.socket",
+    "bot.commands.console",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,3 +34,32 @@ def _tally(findings: list[Finding]) -> str:
         counts[f.status] += 1
     parts = [f"{n} {s.value}" for s, n in sorted(counts.items(), key=lambda kv: kv[0].rank) if n]
     return ", ".join(parts) or "no findings"
+
+
+def render_diagnoses(diagnoses: list) -> str:
+    """Bounce diagnoses (knowledge.diagnose.Diagnosis) as text: what happened, why, what to do, what next."""
+    blocks = []
+    for d in diagnoses:
+        codes = " ".join(c for c in (d.reply_code, d.enhanced_code) if c)
+        icon = {"failed": "✗", "delayed": "!", "feedback": "!"}.get(d.action or "", "i")
+        head = f"{icon} {d.recipient or 'the recipient'}: {d.reason}" + (f" ({codes})" if codes else "")
+        where = ", ".join(
+            p
+            for p in (d.provider and f"receiver {d.provider}", d.remote_mta and f"said by {d.remote_mta}")
+            if p
+        )
+        lines = [head + (f" — {where}" if where else ""), f"  {d.summary}"]
+        if d.why:
+            lines.append(f"  Why: {d.why}")
+        if d.steps:
+            lines.append("  What to do:")
+            lines.extend(f"    {n}. {step}" for n, step in enumerate(d.steps, 1))
+        if d.kb_matches:
+            lines.append("  Knowledge base: " + "; ".join(f"{e.id} ({e.title})" for e in d.kb_matches[:5]))
+        targets: dict[str, list[str]] = {}
+        for c in d.next_checks:
+            targets.setdefault(c.target, []).append(c.check)
+        for target, checks in targets.items():
+            lines.append(f"  Next: deliverability check {target}   ({', '.join(checks)})")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) if blocks else "No bounce found in the input."

@@ -1,0 +1,160 @@
+"""The Slack app factory: one bolt AsyncApp, the same handlers for HTTP and Socket Mode.
+
+Nothing here runs at import time: `build_app(settings, services)` creates the Web API client and
+the app, installs two middlewares (services into every request's context; one delivery per Slack
+event id) and registers each handlers/ module. `web_app(...)` wraps it for aiohttp with `/healthz`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
+
+from bot.services import Services
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+HANDLERS = (
+    "handlers.errors",
+    "handlers.commands",
+    "handlers.threads",
+    "handlers.shortcuts",
+    "handlers.actions",
+    "handlers.home",
+)
+EVENTS_PATH = "/slack/events"
+RATE_LIMIT_RETRIES = 3
+
+
+class DeliveryError(RuntimeError):
+    """Slack refused a message sent to a response_url (expired, invalid blocks…)."""
+
+
+def retry_handlers() -> list:
+    """Connection errors retried once, 429 answers retried after their Retry-After."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=1),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token or None, "retry_handlers": retry_handlers()}
+    if settings.slack_api_url:
+        # slack_sdk joins "base_url + method", so the base must end with a slash.
+        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    return AsyncWebClient(**kwargs)
+
+
+class Respond(AsyncRespond):
+    """bolt's respond() with retries on 429 (Retry-After) and a raised error when Slack refuses."""
+
+    async def __call__(
+        self, text: str | dict = "", blocks=None, attachments=None, **kwargs: Any
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond() needs a response_url, and this request has none")
+        message = (
+            _build_message(**text)
+            if isinstance(text, dict)
+            else _build_message(text=text, blocks=blocks, attachments=attachments, **kwargs)
+        )
+        client = AsyncWebhookClient(
+            url=self.response_url, proxy=self.proxy, ssl=self.ssl, retry_handlers=retry_handlers()
+        )
+        response = await client.send_dict(message)
+        if response.status_code != 200:
+            raise DeliveryError(f"response_url answered {response.status_code}: {response.body[:200]}")
+        return response
+
+
+def build_app(settings: Settings, services: Services, *, mode: str = "http") -> AsyncApp:
+    """The bolt app for `mode` "http" (signatures verified) or "socket" (Socket Mode, no signatures)."""
+    if not settings.slack_bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set")
+    if mode == "http" and not settings.slack_signing_secret:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode cannot verify requests without it")
+    app = AsyncApp(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=mode == "http",
+        name="deliverability",
+    )
+    app.use(_provide(services))
+    app.use(_once_per_event(services))
+    for name in HANDLERS:
+        importlib.import_module(name).register(app)
+    return app
+
+
+def _provide(services: Services) -> Callable[..., Awaitable[None]]:
+    async def provide_services(context, next) -> None:
+        context["services"] = services
+        if context.response_url:
+            context["respond"] = Respond(response_url=context.response_url)
+        await next()
+
+    return provide_services
+
+
+def _once_per_event(services: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num) and sometimes sends one twice:
+    the first delivery of an event id claims it in the database, every later one is answered 200 and
+    dropped, across restarts and processes sharing DATABASE_PATH."""
+
+    async def once_per_event(body, request, next) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and services.store is not None:
+            if not await asyncio.to_thread(services.store.claim_event, event_id):
+                retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+                log.info("event %s already handled (retry %s): dropped", event_id, retry)
+                return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    return once_per_event
+
+
+def web_app(app: AsyncApp, services: Services) -> web.Application:
+    """The aiohttp application: Slack's requests at /slack/events, a health check at /healthz."""
+    application = app.web_app(path=EVENTS_PATH)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "store": services.store is not None})
+
+    application.router.add_get("/healthz", healthz)
+    return application
+
+
+def start_digest(app: AsyncApp, services: Services, settings: Settings) -> asyncio.Task | None:
+    """The daily digest, posted from this process when DIGEST_CHANNEL is set and DIGEST_SCHEDULER is
+    on; a claim in the database keeps two processes sharing DATABASE_PATH from both posting it."""
+    channel = getattr(settings, "digest_channel", "")
+    if not channel or not getattr(settings, "digest_scheduler", False) or services.store is None:
+        return None
+    from incidents.digest import digest_loop
+
+    loop = digest_loop(
+        services.store,
+        app.client,
+        channel,
+        at=getattr(settings, "digest_time", "09:00"),
+        tz=getattr(settings, "digest_tz", "UTC"),
+    )
+    return asyncio.create_task(loop, name="digest")

@@ -1,0 +1,212 @@
+"""The bot without Slack: type `/deliverability …` commands or paste a bounce, read the answers as text.
+
+Input, one piece at a time (from a terminal or a pipe):
+
+    /deliverability check example.com     a command, as in Slack (`deliverability …` or a bare
+                                          sub-command such as `dmarc example.com` work too)
+    /deliverability diagnose              then the bounce on the following lines, ended by a line
+                                          holding only `.` (blank lines allowed) or end of input
+    anything else                         a pasted bounce, ended by a blank line or end of input;
+                                          a whole email (it starts with headers) runs to a line
+                                          holding only `.`, the next command, or end of input
+    quit / exit                           leave
+
+Answers go through the same bot.slash.execute as Slack's and are rendered by bot.render_text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot import render_text, slash
+from bot.services import Services
+from bot.slash import (
+    SUBCOMMANDS,
+    Answer,
+    DiagnosisAnswer,
+    HelpAnswer,
+    IncidentsAnswer,
+    ProblemAnswer,
+    ReportAnswer,
+)
+from bot.triage import is_bounce
+
+PROMPT = "deliverability> "
+_COMMAND = re.compile(r"^\s*/?deliverability(?:\s+|$)", re.IGNORECASE)
+_HEADER = re.compile(r"^(?:From |[A-Za-z][A-Za-z0-9-]*:\s)")
+_BOUNDARY = re.compile(r"boundary=\"?([^\";\s]+)\"?", re.IGNORECASE)
+BANNER = (
+    "deliverability console: type a command like `/deliverability check example.com`, "
+    "`help`, or paste a bounce and end it with a blank line. `quit` leaves."
+)
+
+
+class Console:
+    def __init__(self, services: Services, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:
+        self.services = services
+        self.stdin = stdin
+        self.stdout = stdout
+        self.interactive = interactive
+        self._pending: str | None = None  # a line read ahead that belongs to the next piece
+
+    async def run(self) -> int:
+        if self.interactive:
+            self._say(BANNER)
+        while True:
+            line = await self._next_line(prompt=True)
+            if line is None:
+                return 0
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if stripped.lower() in ("quit", "exit", ":q"):
+                return 0
+            command = _as_command(stripped)
+            if command is not None:
+                request = slash.parse(command)
+                if request.sub == "diagnose" and request.problem:
+                    text = await self._read_until_dot()
+                    request = slash.parse("diagnose\n" + text) if text.strip() else request
+            else:
+                request = slash.parse("diagnose\n" + await self._read_paste(line))
+            await self._answer(request)
+
+    async def _answer(self, request: slash.Request) -> None:
+        if self.interactive and request.is_check:
+            self._say(f"Checking {request.command_text()}…")
+        if request.sub == "incidents" and self.services.store is None:
+            self.services.store = _existing_store(self.services)
+        answer = await slash.execute(request, self.services)
+        self._say(render(answer))
+        self._say("")
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    async def _next_line(self, *, prompt: bool = False) -> str | None:
+        if self._pending is not None:
+            line, self._pending = self._pending, None
+            return line
+        if prompt and self.interactive:
+            self.stdout.write(PROMPT)
+            self.stdout.flush()
+        line = await asyncio.to_thread(self.stdin.readline)
+        return None if line == "" else line.rstrip("\n").rstrip("\r")
+
+    async def _read_until_dot(self) -> str:
+        if self.interactive:
+            self._say("Paste the bounce; end with a line holding only `.` (or Ctrl-D).")
+        lines: list[str] = []
+        while (line := await self._next_line()) is not None and line.strip() != ".":
+            lines.append(line)
+        return "\n".join(lines)
+
+    async def _read_paste(self, first: str) -> str:
+        """A pasted bounce starting with `first`: up to a blank line, or, for a whole email, up to
+        a `.` line, the next command or end of input (an email's blank lines are part of it)."""
+        lines = [first]
+        email = bool(_HEADER.match(first))
+        while True:
+            line = await self._next_line()
+            if line is None:
+                break
+            if email:
+                if line.strip() == ".":
+                    break
+                if _COMMAND.match(line):
+                    self._pending = line
+                    break
+            elif not line.strip():
+                break
+            lines.append(line)
+            if email and _closes_outer_multipart(lines):
+                break
+        return "\n".join(lines)
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+
+def _as_command(line: str) -> str | None:
+    """The command text when the line is one (`/deliverability …`, or a bare sub-command name)."""
+    if _COMMAND.match(line):
+        return _COMMAND.sub("", line, count=1)
+    first = line.split(None, 1)[0].lower()
+    if first in slash.NAMES or first in ("private", "public"):
+        return line
+    return None
+
+
+def _closes_outer_multipart(lines: list[str]) -> bool:
+    """Whether the last line closes the first multipart boundary the pasted email declared."""
+    for line in lines[:60]:
+        match = _BOUNDARY.search(line)
+        if match:
+            return lines[-1].strip() == f"--{match.group(1)}--"
+    return False
+
+
+def _existing_store(services: Services):
+    """The incident log, if there is one: the console never creates a database just to list it."""
+    if not Path(services.settings.database_path).exists():
+        return None
+    from bot.services import open_store
+
+    return open_store(services.settings)
+
+
+# -- text rendering -------------------------------------------------------------------------------
+
+
+def render(answer: Answer) -> str:
+    renderers: dict[type, Callable[[Answer], str]] = {
+        ReportAnswer: lambda a: render_text.render_report(a.report),
+        DiagnosisAnswer: lambda a: render_diagnoses(a.diagnoses),
+        IncidentsAnswer: lambda a: render_incidents(a.incidents),
+        HelpAnswer: lambda a: render_help(a.problem),
+        ProblemAnswer: lambda a: f"! {a.problem}",
+    }
+    return renderers[type(answer)](answer)
+
+
+def render_diagnoses(diagnoses: list) -> str:
+    if not any(is_bounce(d) for d in diagnoses):
+        return (
+            "No bounce found in that text: no status code, no recipient, nothing recognised. "
+            "Type `help` for the commands."
+        )
+    return render_text.render_diagnoses(diagnoses)
+
+
+def render_help(problem: str = "") -> str:
+    lines = [f"! {problem}", ""] if problem else []
+    lines.append("Sub-commands (type them after /deliverability, or on their own):")
+    width = max(len(s.example) for s in SUBCOMMANDS)
+    for s in SUBCOMMANDS:
+        lines.append(f"  {s.example:<{width}}  {s.what}")
+    lines.append("")
+    lines.append("Or paste a bounce and end it with a blank line.")
+    return "\n".join(lines)
+
+
+def render_incidents(incidents: list) -> str:
+    if not incidents:
+        return "No open incidents."
+    lines = [f"{len(incidents)} open incident{'s' if len(incidents) != 1 else ''}:"]
+    for i in incidents:
+        lines.append(
+            f"  #{i.id} {i.title} · {i.status} · seen {i.occurrences}x, last {i.last_seen:%Y-%m-%d %H:%M} UTC"
+        )
+    return "\n".join(lines)
+
+
+def main(services: Services, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    console = Console(services, stdin, stdout, interactive=stdin.isatty())
+    return asyncio.run(console.run())

@@ -1,0 +1,34 @@
+"""`/deliverability …`: ack with "checking…" at once, then replace it with the answer."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import slash
+from bot.ids import COMMAND
+from bot.render_blocks import checking_message, render
+from bot.slack_text import unescape
+from handlers.reply import attach_full_text
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND)(on_command)
+
+
+async def on_command(ack, command, respond, client, services) -> None:
+    request = slash.parse(unescape(command.get("text") or ""))
+    private = request.is_private(services.settings.response_private)
+    response_type = "ephemeral" if private else "in_channel"
+    if request.sub == "help" or request.problem:
+        # Nothing to look up: the answer is the ack, and only the caller sees it.
+        answer = await slash.execute(request, services)
+        await ack(response_type="ephemeral", **render(answer, services.kb).payload())
+        return
+    await ack(response_type=response_type, **checking_message(request).payload())
+    answer = await slash.execute(request, services)
+    message = render(
+        answer, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
+    )
+    await respond(response_type=response_type, replace_original=True, **message.payload())
+    if not private:
+        await attach_full_text(client, command.get("channel_id") or "", None, message)
