@@ -12,6 +12,7 @@ from bot.settings import Settings, SettingsError
 # Each module has `register(subparsers)`, which sets `func(args, settings) -> int` on its parser.
 COMMANDS = (
     "bot.commands.check",
+    "bot.commands.diagnose",
     "bot.commands.start",
     "bot.commands.incidents",
     "bot.commands.serve",

@@ -1,0 +1,161 @@
+"""`deliverability diagnose [FILE ...|-] [--json] [--check]`: what a bounce means and what to do."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import textwrap
+from dataclasses import dataclass
+
+from bot.render_text import render_report
+from bot.settings import Settings
+from checks.model import Report
+from checks.runner import run_checks
+from checks.target import TargetError, parse_target
+from knowledge.base import load
+from knowledge.diagnose import Diagnosis, diagnose, unreadable
+
+log = logging.getLogger(__name__)
+WIDTH = 100
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "diagnose",
+        help="explain bounces: what happened, why, what to do",
+        description="Read bounces (a whole message, a pasted NDR or a single SMTP reply) and say for each "
+        "recipient what happened, why, and what to do, from the knowledge base. Exit status: 0 when every "
+        "input was read, 1 when some could not be (missing, unreadable, empty or binary), 2 for usage "
+        "errors.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="FILE",
+        help="files to read; '-' or nothing reads standard input",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one object per recipient result")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="also run the suggested live DNS checks and include their results",
+    )
+    p.set_defaults(func=run)
+
+
+@dataclass
+class _Input:
+    name: str
+    diagnoses: list[Diagnosis]
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    names = args.inputs or ["-"]
+    if names.count("-") > 1:
+        print("deliverability diagnose: standard input ('-') can be read only once", file=sys.stderr)
+        return 2
+    kb = load()
+    inputs: list[_Input] = []
+    for name in names:
+        data, error = _read(name, settings.max_input_bytes)
+        if error is not None:
+            inputs.append(_Input(name, [unreadable(error)]))
+            continue
+        try:
+            diagnoses = diagnose(data, kb=kb, max_bytes=settings.max_input_bytes)
+        except Exception as exc:  # a parser bug must cost this input its diagnosis, not the whole run
+            log.exception("diagnosing %s failed", name)
+            diagnoses = [
+                unreadable(f"{name}: the bounce could not be parsed (internal error: {type(exc).__name__})")
+            ]
+        inputs.append(_Input(name, diagnoses))
+
+    reports: dict[tuple[str, tuple[str, ...]], Report] = {}
+    if args.check:
+        reports = asyncio.run(_run_checks(inputs, settings))
+        for item in inputs:
+            for d in item.diagnoses:
+                d.checks = [reports[key].to_dict() for key in _plan(d) if key in reports]
+
+    for item in inputs:
+        for d in item.diagnoses:
+            if args.json:
+                print(json.dumps(d.to_json(item.name), ensure_ascii=False))
+            else:
+                print(_render(item.name, d, reports if args.check else None))
+                print()
+    return 0 if all(d.readable for item in inputs for d in item.diagnoses) else 1
+
+
+def _read(name: str, limit: int) -> tuple[bytes | None, str | None]:
+    """At most limit + 1 bytes (so the parser can tell the input was cut), or the reason it failed."""
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read(limit + 1), None
+        with open(name, "rb") as fh:
+            return fh.read(limit + 1), None
+    except OSError as exc:
+        return None, f"{name}: {exc.strerror or exc}"
+
+
+def _plan(d: Diagnosis) -> list[tuple[str, tuple[str, ...]]]:
+    """The diagnosis's next checks grouped by target, in order: one check run per target."""
+    by_target: dict[str, list[str]] = {}
+    for item in d.next_checks:
+        by_target.setdefault(item.target, []).append(item.check)
+    return [(target, tuple(checks)) for target, checks in by_target.items()]
+
+
+async def _run_checks(inputs: list[_Input], settings: Settings) -> dict[tuple[str, tuple[str, ...]], Report]:
+    keys: list[tuple[str, tuple[str, ...]]] = []
+    for item in inputs:
+        for d in item.diagnoses:
+            keys.extend(k for k in _plan(d) if k not in keys)
+
+    async def one(key: tuple[str, tuple[str, ...]]) -> Report | None:
+        target, only = key
+        try:
+            return await run_checks(parse_target(target), settings, only=only)
+        except TargetError:
+            return None  # next checks are validated targets already; nothing sensible to run otherwise
+
+    reports = await asyncio.gather(*(one(k) for k in keys))
+    return {k: r for k, r in zip(keys, reports, strict=True) if r is not None}
+
+
+def _wrap(label: str, text: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=f"  {label}", subsequent_indent=" " * (len(label) + 2))
+
+
+def _render(name: str, d: Diagnosis, reports: dict[tuple[str, tuple[str, ...]], Report] | None) -> str:
+    head = f"{name}: {d.recipient}" if d.recipient else name
+    lines = [head]
+    lines += _wrap("What happened: ", d.summary)
+    if d.why:
+        lines += _wrap("Why: ", d.why)
+    if d.steps:
+        lines.append("  What to do:")
+        for n, step in enumerate(d.steps, 1):
+            lines += textwrap.wrap(step, WIDTH, initial_indent=f"    {n}. ", subsequent_indent="       ")
+    if d.next_checks:
+        planned = ", ".join(f"{c.check} {c.target}" for c in d.next_checks)
+        lines += _wrap("Checks to run: ", planned)
+    if reports is not None:
+        for key in _plan(d):
+            if key in reports:
+                lines += ["    " + line for line in render_report(reports[key]).splitlines()]
+    details = [f"reason {d.reason}" + (" (hard bounce)" if d.hard_bounce else "")]
+    details += [x for x in (d.reply_code, d.enhanced_code) if x]
+    if d.provider:
+        details.append(f"provider {d.provider}")
+    if d.remote_mta:
+        details.append(f"remote {d.remote_mta}")
+    if d.ips:
+        details.append("IPs " + " ".join(d.ips))
+    lines += _wrap("Details: ", ", ".join(details))
+    if d.kb_matches:
+        lines += _wrap("Knowledge base: ", ", ".join(e.id for e in d.kb_matches))
+    return "\n".join(lines)
