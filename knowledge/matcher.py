@@ -7,7 +7,8 @@ Order (each tier before the next; within a tier, the longer matched text first, 
     3. pattern matches of general entries (receiver "any"),
     4. the exact enhanced status code: first entries of the refusing provider (Gmail numbers some codes
        its own way, so receiver entries match by code only for their own provider), then general ones,
-    5. entries that explain the bounce's reason and carry no pattern or code (feedback, vacation...),
+    5. when no wording matched, one entry that explains the bounce's reason and carries no pattern or
+       code (feedback, vacation, filtered...),
     6. the code's subject (`5.7.*`), 7. the exact reply code (`550`), 8. the class (`5xx`, `5.*.*`).
 
 Code fallbacks stop at the most specific level found: a `5.1.1` bounce gets the X.1.1 entry and not
@@ -112,6 +113,10 @@ def _build(kb: KnowledgeBase) -> _Index:
         if not entry.patterns and not entry.enhanced_codes and not entry.reply_codes:
             for reason in entry.reasons:
                 put("reason", reason, entry)
+    # Reasons without an entry of their own fall back to the first general entry that names them first.
+    for entry in kb:
+        if entry.receiver == "any" and entry.category != "code" and entry.reasons:
+            buckets["reason"].setdefault(entry.reasons[0], [entry])
     frozen = {kind: {k: tuple(v) for k, v in d.items()} for kind, d in buckets.items()}
     return _Index(tuple(patterned), **frozen)
 
@@ -179,8 +184,10 @@ def match(
         klass = enhanced.group(1) if enhanced else reply[:1]
         if klass:
             add(_CLASS, index.klass.get(klass, ()))
-    if reason:
-        add(_REASON, index.reason.get(reason, ()))
+    if reason and not any(item[0] <= _ANY_PATTERN for item in ranked):
+        # Only when no wording matched: one entry explaining the reason itself.
+        explained = index.reason.get(reason, ())
+        add(_REASON, explained[:1])
 
     ranked.sort(key=lambda item: item[:3])
     seen: set[str] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import csv
 import re
 import tomllib
 from pathlib import Path
@@ -14,6 +15,7 @@ from knowledge.base import CATEGORIES, DATA_DIR, KnowledgeBase, KnowledgeError
 from knowledge.matcher import match
 
 ROOT = Path(__file__).resolve().parents[2]
+CORPUS_LABELS = ROOT.parent / "shared" / "bounces" / "labels.tsv"
 SAMPLES = tomllib.loads(Path(__file__).with_name("samples.toml").read_text(encoding="utf-8"))["sample"]
 
 # Sisimai's reason vocabulary (see ../shared/bounces/README.md), including the newer names.
@@ -237,3 +239,15 @@ def test_proofpoint_guidance_topics_are_covered(kb):
     for entry_id in GUIDANCE:
         assert entry_id in kb, entry_id
     assert "ipcheck.proofpoint.com" in " ".join(link.url for link in kb["proofpoint-pdr-blocked"].links)
+
+
+def test_samples_are_not_copied_from_the_bounce_corpus():
+    if not CORPUS_LABELS.exists():
+        pytest.skip(f"the labelled bounce corpus is not here ({CORPUS_LABELS})")
+    with CORPUS_LABELS.open(encoding="utf-8", newline="") as fh:
+        corpus = [" ".join(row["diagnostic"].split()).lower() for row in csv.DictReader(fh, delimiter="\t")]
+    for sample in SAMPLES:
+        text = " ".join(sample["text"].split()).lower()
+        for diagnostic in corpus:
+            if len(diagnostic) >= 40:
+                assert diagnostic not in text and text not in diagnostic, sample["text"]

@@ -13,7 +13,7 @@ ENTRY = """
 [[entry]]
 id = "{id}"
 title = "{id}"
-category = "code"
+category = "{category}"
 receiver = "{receiver}"
 explanation = "made up for the matcher tests"
 steps = ["do something"]
@@ -22,8 +22,12 @@ sources = ["https://example.com/"]
 """
 
 
-def _kb(tmp_path, *entries: tuple[str, str, str]) -> KnowledgeBase:
-    text = "".join(ENTRY.format(id=i, receiver=r, extra=x) for i, r, x in entries)
+def _kb(tmp_path, *entries: tuple[str, ...]) -> KnowledgeBase:
+    """Entries as (id, receiver, extra TOML[, category]); the category defaults to "code"."""
+    text = "".join(
+        ENTRY.format(id=e[0], receiver=e[1], extra=e[2], category=e[3] if len(e) > 3 else "code")
+        for e in entries
+    )
     (tmp_path / "test.toml").write_text(text, encoding="utf-8")
     return KnowledgeBase.from_dir(tmp_path)
 
@@ -63,10 +67,33 @@ def test_full_order_from_provider_pattern_to_class(kb):
         "spamhaus-listed",  # another receiver's wording named in the text
         "generic-long",  # general wordings, the longer match first
         "generic-blocked",
-        "exact-5-7-1",  # then the exact enhanced code
-        "reason-blocked",  # then an entry for the reason
+        "exact-5-7-1",  # then the exact enhanced code (the reason's entry is left out: wording matched)
         "reply-550",  # the exact reply code (the X.7.* subject is skipped: the exact code was found)
     ]
+
+
+def test_reason_entry_comes_after_the_exact_code_when_no_wording_matched(kb):
+    found = match(
+        kb, diagnostic="550 5.7.1 go away", reply_code="550", enhanced_code="5.7.1", reason="blocked"
+    )
+    assert ids(found) == ["exact-5-7-1", "reason-blocked", "reply-550"]
+    assert ids(match(kb, diagnostic="", reason="blocked")) == ["reason-blocked"]
+
+
+def test_a_reason_without_its_own_entry_borrows_the_first_general_entry_naming_it(tmp_path):
+    kb = _kb(
+        tmp_path,
+        ("status-fallback", "any", 'enhanced_codes = ["5.1.1"]\nreasons = ["userunknown"]'),
+        ("vendor-unknown", "acme", "patterns = ['nobody here']\nreasons = ['userunknown']"),
+        (
+            "generic-unknown",
+            "any",
+            "patterns = ['user unknown']\nreasons = ['userunknown', 'filtered']",
+            "recipient",
+        ),
+    )
+    assert ids(match(kb, diagnostic="it bounced", reason="userunknown")) == ["generic-unknown"]
+    assert match(kb, diagnostic="it bounced", reason="filtered") == []
 
 
 def test_without_the_provider_receiver_patterns_still_beat_general_ones(kb):
