@@ -35,7 +35,8 @@ class BounceResult:
 class ParsedInput:
     """Everything read from one input: its kind, the per-recipient results, and notes for the user."""
 
-    kind: str  # "dsn" | "ndr" | "smtp" | "feedback" | "autoreply" | "message" | "unknown" | "empty" | "binary"
+    # "dsn" | "ndr" | "smtp" | "feedback" | "autoreply" | "message" | "unknown" | "empty" | "binary"
+    kind: str
     results: list[BounceResult]
     notes: list[str] = field(default_factory=list)
     truncated: bool = False

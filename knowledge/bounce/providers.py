@@ -1,0 +1,332 @@
+"""Which receiving provider said it (from the remote MTA, fingerprints in the text, or the recipient's
+domain), and the reasons each provider's documented wordings and codes mean.
+
+Provider ids are short and stable: they are what knowledge-base entries name as `receiver`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.bounce.reasons import Evidence
+
+# Host-name suffixes of receiving systems. Checked against the remote MTA first.
+HOST_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("pphosted.com", "proofpoint"),
+    ("ppe-hosted.com", "proofpoint"),
+    ("protection.outlook.com", "microsoft"),
+    ("prod.outlook.com", "microsoft"),
+    ("outlook.com", "microsoft"),
+    ("hotmail.com", "microsoft"),
+    ("onmicrosoft.com", "microsoft"),
+    ("exchangelabs.com", "microsoft"),
+    ("outlook.office365.com", "microsoft"),
+    ("aspmx.l.google.com", "google"),
+    ("gmail-smtp-in.l.google.com", "google"),
+    ("google.com", "google"),
+    ("googlemail.com", "google"),
+    ("yahoodns.net", "yahoo"),
+    ("yahoo.com", "yahoo"),
+    ("yahoo.net", "yahoo"),
+    ("aol.com", "yahoo"),
+    ("mail.icloud.com", "apple"),
+    ("icloud.com", "apple"),
+    ("apple.com", "apple"),
+    ("mimecast.com", "mimecast"),
+    ("mimecast.co.za", "mimecast"),
+    ("mimecast-offshore.com", "mimecast"),
+    ("ess.barracudanetworks.com", "barracuda"),
+    ("barracudanetworks.com", "barracuda"),
+    ("iphmx.com", "cisco"),
+    ("amazonses.com", "amazonses"),
+    ("amazonaws.com", "amazonses"),
+    ("zoho.com", "zoho"),
+    ("zohomail.com", "zoho"),
+    ("zoho.eu", "zoho"),
+    ("qq.com", "tencent"),
+    ("mail.ru", "mailru"),
+    ("yandex.ru", "yandex"),
+    ("yandex.net", "yandex"),
+    ("gmx.net", "gmx"),
+    ("gmx.com", "gmx"),
+    ("web.de", "gmx"),
+    ("orange.fr", "orange"),
+    ("wanadoo.fr", "orange"),
+    ("laposte.net", "laposte"),
+    ("free.fr", "free"),
+    ("sfr.fr", "sfr"),
+    ("cox.net", "cox"),
+    ("cloudfilter.net", "cloudmark"),
+    ("charter.net", "spectrum"),
+    ("comcast.net", "comcast"),
+    ("att.net", "att"),
+    ("secureserver.net", "godaddy"),
+    ("messagelabs.com", "messagelabs"),
+    ("sendgrid.net", "sendgrid"),
+    ("mailgun.org", "mailgun"),
+    ("messagingengine.com", "fastmail"),
+    ("fastmail.com", "fastmail"),
+    ("docomo.ne.jp", "docomo"),
+    ("ezweb.ne.jp", "kddi"),
+    ("au.com", "kddi"),
+    ("email.ua", "iua"),
+    ("facebook.com", "facebook"),
+    ("mx.cloudflare.net", "cloudflare"),
+    ("t-online.de", "t-online"),
+)
+
+# Recipient domains whose mail goes to one provider (consumer mailboxes): a last resort.
+CONSUMER_DOMAINS: dict[str, str] = {
+    "gmail.com": "google",
+    "googlemail.com": "google",
+    "outlook.com": "microsoft",
+    "hotmail.com": "microsoft",
+    "live.com": "microsoft",
+    "msn.com": "microsoft",
+    "yahoo.com": "yahoo",
+    "ymail.com": "yahoo",
+    "aol.com": "yahoo",
+    "icloud.com": "apple",
+    "me.com": "apple",
+    "mac.com": "apple",
+    "qq.com": "tencent",
+    "mail.ru": "mailru",
+    "yandex.ru": "yandex",
+    "gmx.net": "gmx",
+    "gmx.de": "gmx",
+    "web.de": "gmx",
+    "orange.fr": "orange",
+    "wanadoo.fr": "orange",
+    "laposte.net": "laposte",
+    "free.fr": "free",
+    "sfr.fr": "sfr",
+    "cox.net": "cox",
+    "comcast.net": "comcast",
+    "att.net": "att",
+    "zoho.com": "zoho",
+    "t-online.de": "t-online",
+}
+
+# Fingerprints in the receiver's own words (lower-case), most specific first.
+_TEXT_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), pid)
+    for p, pid in (
+        (
+            r"ipcheck\.proofpoint\.com|proofpoint\.com/dnsbl|prs\.proofpoint|proofpoint dynamic reputation"
+            r"|pphosted",
+            "proofpoint",
+        ),
+        (
+            r"protection\.outlook\.com|prod\.outlook\.com|postmaster\.live\.com|sender\.office\.com|"
+            r"go\.microsoft\.com|\(as\d{6,}\)|outlook\.com|hotmail\.com|\(s3\d{3}\)|resolver\.adr\.recip",
+            "microsoft",
+        ),
+        (r"groups\.google\.com|google groups", "google-groups"),
+        (r"- gsmtp\b|support\.google\.com|gmail requires", "google"),
+        (r"yahoo|verizonmedia|\[tss\d\d\]|\[ts0\d\]|\[bl2\d\]|\[ph0\d\]", "yahoo"),
+        (r"mimecast", "mimecast"),
+        (r"barracuda", "barracuda"),
+        (r"sending mta's poor reputation|senderbase|talosintelligence|ironport", "cisco"),
+        (r"icloud|support\.apple\.com|\[cs0\d\]|\[hm0\d\]|\[hme\d\]", "apple"),
+        (r"amazonses|amazon ses", "amazonses"),
+        (r"mail\.qq\.com|service\.mail\.qq", "tencent"),
+        (r"csi\.cloudmark\.com|cloudmark", "cloudmark"),
+        (r"cox\.com|aup#", "cox"),
+        (r"zoho", "zoho"),
+        (r"postmaster\.facebook\.com", "facebook"),
+    )
+)
+
+
+def _host_provider(host: str | None) -> str | None:
+    if not host:
+        return None
+    host = host.lower().rstrip(".")
+    for suffix, pid in HOST_SUFFIXES:
+        if host == suffix or host.endswith("." + suffix):
+            return pid
+    return None
+
+
+def candidates(remote_mta: str | None, diagnostic: str, recipient: str | None) -> list[str]:
+    """Provider ids that may have written the diagnostic, most reliable first: the remote host, then
+    fingerprints in the text, then the recipient's (consumer) domain."""
+    out: list[str] = []
+    domain = recipient.rpartition("@")[2].lower() if recipient and "@" in recipient else ""
+    if domain == "googlegroups.com":
+        out.append("google-groups")
+    pid = _host_provider(remote_mta)
+    if pid:
+        out.append(pid)
+    low = diagnostic.lower()
+    for rx, pid in _TEXT_MARKS:
+        if pid not in out and rx.search(low):
+            out.append(pid)
+    pid = CONSUMER_DOMAINS.get(domain) or _host_provider(domain)
+    if pid and pid not in out:
+        out.append(pid)
+    return out
+
+
+def identify(remote_mta: str | None, diagnostic: str, recipient: str | None) -> str | None:
+    """A small provider id for the receiving side, or None when nothing points to one."""
+    found = candidates(remote_mta, diagnostic, recipient)
+    return found[0] if found else None
+
+
+# Per-provider rules: (status prefix or "", pattern over the lower-case diagnostic, reason).
+_Rule = tuple[str, re.Pattern[str] | None, str]
+
+
+def _rules(*items: tuple[str, str | None, str]) -> tuple[_Rule, ...]:
+    return tuple((st, re.compile(p) if p else None, reason) for st, p, reason in items)
+
+
+RULES: dict[str, tuple[_Rule, ...]] = {
+    "microsoft": _rules(
+        (
+            "",
+            r"banned sending ip|access denied, banned sender|using customer block list|rejected by recipient"
+            r"|access denied, bad helo|part of their network is on our block list|on our block list",
+            "blocked",
+        ),
+        ("4.7.", r"access denied, please try again later|server busy", "blocked"),
+        ("", r"rate limited due to ip reputation", "badreputation"),
+        (
+            "",
+            r"does not pass dmarc|required authentication level|sender policy framework violation"
+            r"|must pass either spf or dkim",
+            "authfailure",
+        ),
+        ("", r"must have a reverse dns", "requireptr"),
+        ("", r"message expired|queue expired", "expired"),
+        ("", r"\b(?:sc|ou|dy)-00\d\b", "blocked"),
+        ("", r"\brp-00\d\b", "toomanyconn"),
+        ("", r"recipientnotfound|recipnotfound|recipient address rejected: access denied", "userunknown"),
+        ("", r"recipsizelimit|message too large for this recipient", "mesgtoobig"),
+        ("", r"resolver\.rst\.authrequired|authentication required", "securityerror"),
+        ("", r"too many connections|too many concurrent", "toomanyconn"),
+    ),
+    "google": _rules(
+        (
+            "",
+            r"authenticate with (?:either )?(?:spf|dkim)|authenticate their email|hard fail policy"
+            r"|not accepted due to domain's dmarc policy|fails to pass authentication checks"
+            r"|aligned with either the authenticated|add a dmarc record|sender is unauthenticated"
+            r"|spf record of the sending domain",
+            "authfailure",
+        ),
+        ("", r"very low reputation", "badreputation"),
+        (
+            "",
+            r"unusual rate of (?:unsolicited )?mail|ip not in whitelist|not authorized to send email directly"
+            r"|try again later, closing connection",
+            "blocked",
+        ),
+        ("", r"ptr record|reverse dns|forward dns entry", "requireptr"),
+        ("", r"tls required for rcpt domain|use tls/ssl|must issue a starttls", "failedstarttls"),
+        ("", r"account that you tried to reach is (?:disabled|inactive)", "suspend"),
+        ("", r"receiving mail at a rate|receiving mail too fast", "speeding"),
+        ("", r"out of storage space|over quota|storage quota", "mailboxfull"),
+        ("", r"account that you tried to reach does not exist", "userunknown"),
+        ("", r"not rfc ?5322 compliant|multiple addresses in from|rfcmessagenoncompliant", "notcompliantrfc"),
+        ("", r"likely unsolicited mail|suspicious due to the nature of the content", "spamdetected"),
+        ("", r"content presents a potential security issue", "policyviolation"),
+        ("", r"exceeded google's message size|exceeds google's", "mesgtoobig"),
+        ("", r"message exceeded 50 hops", "networkerror"),
+        ("", r"mail relay denied|invalid credentials for relay", "norelaying"),
+    ),
+    "yahoo": _rules(
+        (
+            "",
+            r"unexpected volume or user complaints|due to user complaints|\[ts0[1-3]\]|\[tss04\]",
+            "badreputation",
+        ),
+        ("", r"permanently deferred|\[tss09\]|\[tss11\]|\[bl2\d\]|spamhaus", "blocked"),
+        ("", r"sender is unauthenticated|dmarc|dkim", "authfailure"),
+        ("", r"not accepted for policy reasons|\[ph0\d\]", "policyviolation"),
+        ("", r"doesn't have a \S+ account|mailbox not found", "userunknown"),
+        ("", r"mailbox is disabled|\(554\.30\)|is no longer valid", "suspend"),
+        ("", r"unresolvable rfc\.?5321 from domain", "rejected"),
+        ("", r"max message per connection", "toomanyconn"),
+    ),
+    "apple": _rules(
+        ("", r"\[hme1\]|failing both spf and dkim|dmarc policy", "authfailure"),
+        ("", r"\[cs0\d\]|\[hm0\d\]|local policy", "policyviolation"),
+        ("", r"spamhaus", "blocked"),
+        ("", r"excessive volume", "speeding"),
+        ("", r"over quota", "mailboxfull"),
+        ("", r"user does not exist|inactive email address", "userunknown"),
+    ),
+    "google-groups": _rules(
+        ("", r"spam", "spamdetected"),
+        ("", None, "rejected"),
+    ),
+    "proofpoint": _rules(
+        ("", r"ipcheck\.proofpoint|dnsbl-lookup|prs\.proofpoint|proofpoint dynamic reputation", "blocked"),
+        ("", r"marked as invalid", "userunknown"),
+        ("", r"address verification in progress", "onhold"),
+    ),
+    "mimecast": _rules(
+        ("", r"(?:spf|dkim|dmarc) sender invalid", "authfailure"),
+        ("", r"ct ip reputation|poor reputation sender", "badreputation"),
+        ("", r"anti-spoofing|administrative prohibition|envelope blocked|blocked senders", "rejected"),
+        ("", r"ip temporarily blacklisted|host network not allowed", "blocked"),
+        ("", r"rejected due to security policies|mcspamsignature|virus", "virusdetected"),
+        ("", r"too many recipients", "toomanyconn"),
+        ("", r"internal resources are temporarily unavailable", "systemerror"),
+    ),
+    "cisco": _rules(
+        ("", r"poor reputation", "badreputation"),
+        ("", r"spf unauthorized mail", "authfailure"),
+    ),
+    "barracuda": _rules(
+        ("", r"barracuda reputation|barracudacentral|\(x:blocked\)", "blocked"),
+        ("", r"cuda_nsu", "userunknown"),
+        ("", r"spam url|banned content", "spamdetected"),
+        ("", r"spoofed message", "rejected"),
+    ),
+    "tencent": _rules(
+        ("", r"frequency limited", "toomanyconn"),
+        ("", r"dmarc check failed|spf check failed", "authfailure"),
+        ("", r"mail content denied", "spamdetected"),
+        ("", r"deactivated mailbox|mailbox unavailable or access denied", "suspend"),
+        ("", r"mailbox is full", "mailboxfull"),
+    ),
+    "godaddy": _rules(
+        ("", r"too many recipients this hour|\bib[56]0\d\b", "speeding"),
+        ("", r"spamhaus|\bib1\d\d\b", "blocked"),
+    ),
+    "cox": _rules(
+        ("", r"aup#(?:cdrbl|cxrbl|rbl|bl)|aup#.{0,5}\b(?:o|i)u?rl|cloudmark|blocked", "blocked"),
+        ("", r"aup#(?:in|out)-?\d", "toomanyconn"),
+    ),
+    "orange": _rules(
+        ("", r"ofr\d{3}_1\d\d|bloquee|blocked for spam", "blocked"),
+        ("", r"ofr\d{3}_5\d\d", "toomanyconn"),
+    ),
+    "laposte": _rules(
+        ("", r"lpn\d{3}_[56]\d\d|client host rejected", "policyviolation"),
+    ),
+    "facebook": _rules(
+        ("", r"rcp-p2|recipient preferences", "filtered"),
+        ("", r"rcp-p1|rcp-t1", "userunknown"),
+        ("", r"rcp-t4|rcp-p3", "suspend"),
+    ),
+}
+
+
+def provider_reason(ev: Evidence) -> str | None:
+    """The reason a provider's documented wording or code gives, when the provider is known."""
+    if not ev.diagnostic:
+        return None
+    status = ev.status or ""
+    for pid in ev.providers or ((ev.provider,) if ev.provider else ()):
+        for prefix, rx, reason in RULES.get(pid, ()):
+            if prefix and not status.startswith(prefix):
+                continue
+            if rx is None or rx.search(ev.diagnostic):
+                return reason
+    return None

@@ -1,0 +1,410 @@
+"""The bounce parser on made-up samples (tests/knowledge/bounce_samples/) and on bad input."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+
+import pytest
+
+from knowledge.bounce import BounceResult, ParsedInput, parse
+
+SAMPLES = Path(__file__).with_name("bounce_samples")
+
+
+def sample(name: str) -> ParsedInput:
+    return parse((SAMPLES / name).read_bytes())
+
+
+def only(parsed: ParsedInput) -> BounceResult:
+    assert len(parsed.results) == 1, parsed
+    return parsed.results[0]
+
+
+def bounded(func, *args, timeout: float = 10.0, **kwargs):
+    """Run func in a thread and fail if it has not returned after `timeout` seconds (a hang detector,
+    not a timing assertion)."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = func(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the test thread
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), f"{func.__name__} did not finish within {timeout}s"
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
+
+
+# --- samples -----------------------------------------------------------------------------------------
+
+
+def test_bare_proofpoint_line():
+    r = only(sample("proofpoint_line.txt"))
+    assert sample("proofpoint_line.txt").kind == "smtp"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("554", "5.7.0", "blocked")
+    assert r.provider == "proofpoint"
+    assert r.remote_mta == "mx0b-00412233.pphosted.com"
+    # The sending IP named in the lookup link is listed; the Proofpoint MX's own address is not.
+    assert r.ips == ["81.2.69.160"]
+    assert r.hard_bounce is False
+    assert r.recipient is None
+
+
+def test_slack_escaped_postfix_log_line():
+    parsed = sample("slack_paste.txt")
+    r = only(parsed)
+    assert r.recipient == "jane.doe@shop-example.com"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.1.1", "userunknown")
+    assert r.hard_bounce is True
+    assert r.remote_mta == "mail.shop-example.com"
+    assert "&lt;" not in r.diagnostic and "mailto:" not in r.diagnostic and "```" not in r.diagnostic
+    assert "<jane.doe@shop-example.com>" in r.diagnostic
+
+
+def test_slack_links_and_entities_inline():
+    text = "550 5.7.1 &lt;<mailto:ops@corp-example.org|ops@corp-example.org>&gt;: Relay access denied"
+    r = only(parse(text))
+    assert r.recipient == "ops@corp-example.org"
+    assert r.reason == "norelaying"
+
+
+def test_exchange_online_ndr():
+    parsed = sample("exchange_online_ndr.eml")
+    assert parsed.kind == "ndr"
+    r = only(parsed)
+    assert r.recipient == "bob.fisher@contoso-example.com"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.7.606", "blocked")
+    assert r.provider == "microsoft"
+    assert r.ips == ["81.2.69.160"]
+    assert r.sender == "newsletter@news.tailspin-example.net"
+    assert r.subject == "June offers"
+    assert r.message_id == "<20240604102228.5521@news.tailspin-example.net>"
+
+
+def test_gmail_as_receiver_multiline_reply_is_unfolded():
+    parsed = sample("gmail_receiver_dsn.eml")
+    assert parsed.kind == "dsn"
+    r = only(parsed)
+    assert r.recipient == "maria.lopez@gmail.com"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.7.26", "authfailure")
+    assert r.provider == "google"
+    assert r.remote_mta == "gmail-smtp-in.l.google.com"
+    assert "550-5.7.26" not in r.diagnostic
+    assert r.diagnostic.count("5.7.26") == 1
+    assert "fabrikam-example.org" in r.domains
+    assert (r.sender, r.subject) == ("alerts@fabrikam-example.org", "Your weekly report")
+
+
+def test_gmail_as_sender_text_ndr():
+    parsed = sample("gmail_sender_ndr.eml")
+    assert parsed.kind == "ndr"
+    r = only(parsed)
+    assert r.recipient == "info@harbour-example.net"
+    assert (r.reply_code, r.enhanced_code, r.reason, r.hard_bounce) == ("550", "5.1.1", "userunknown", True)
+    assert r.sender == "tom.baker@gmail.com"
+    assert r.message_id == "<CAF3x9Qp1=example@mail.gmail.com>"
+
+
+def test_arf_complaint_report():
+    parsed = sample("arf_report.eml")
+    assert parsed.kind == "feedback"
+    r = only(parsed)
+    assert (r.reason, r.action, r.feedback_type) == ("feedback", "feedback", "abuse")
+    assert r.recipient == "carol.white@isp-example.net"
+    assert r.ips == ["89.160.20.112"]
+    assert r.domains == ["sender-example.com"]
+    assert r.sender == "bounces@mail.sender-example.com"
+    assert r.message_id == "<deal-77@mail.sender-example.com>"
+    assert r.enhanced_code is None and r.hard_bounce is False
+
+
+def test_auto_reply():
+    parsed = sample("autoreply.eml")
+    assert parsed.kind == "autoreply"
+    r = only(parsed)
+    assert (r.reason, r.action) == ("vacation", "autoreply")
+    assert r.recipient == "dana.smith@partner-example.org"
+    assert r.sender == "orders@shop-example.com"
+    assert r.subject == "Order 1043 confirmation"
+    assert r.message_id == "<order-1043@shop-example.com>"
+    assert "out of the office" in r.diagnostic
+
+
+def test_vacation_subject_without_auto_submitted_header():
+    raw = (
+        "From: Lee <lee@partner-example.org>\nTo: a@shop-example.com\nSubject: Out of Office: hello\n"
+        "Date: Mon, 1 Jul 2024 10:00:00 +0000\nMessage-ID: <x@partner-example.org>\n\nBack next week.\n"
+    )
+    parsed = parse(raw)
+    assert parsed.kind == "autoreply"
+    assert only(parsed).reason == "vacation"
+
+
+def test_raw_message_is_not_a_bounce():
+    parsed = sample("raw_message.eml")
+    assert parsed.kind == "message"
+    assert parsed.results == []
+    assert parsed.notes and "not a bounce" in parsed.notes[0]
+
+
+def test_exim_two_recipients_each_get_their_own_reason():
+    parsed = sample("exim_two_recipients.eml")
+    assert parsed.kind == "ndr"
+    by_rcpt = {r.recipient: r for r in parsed.results}
+    assert set(by_rcpt) == {"sam@old-domain-example.com", "lee@receiver-example.net"}
+    sam, lee = by_rcpt["sam@old-domain-example.com"], by_rcpt["lee@receiver-example.net"]
+    assert (sam.reason, sam.hard_bounce) == ("hostunknown", True)
+    assert (lee.reason, lee.reply_code, lee.enhanced_code, lee.hard_bounce) == (
+        "mailboxfull",
+        "552",
+        "5.2.2",
+        False,
+    )
+    assert lee.remote_mta == "mx.receiver-example.net"
+    # The original sender (the bounce's addressee) is never taken for a failed recipient.
+    assert "reports@sender-example.com" not in by_rcpt
+
+
+def test_qmail_text_paste():
+    parsed = sample("qmail_ndr.txt")
+    r = only(parsed)
+    assert r.recipient == "kim@receiver-example.net"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.7.1", "blocked")
+    assert r.ips == ["81.2.69.160"]
+    assert r.remote_mta == "89.160.20.115"
+    assert r.sender == "shop@sender-example.com"
+
+
+def test_ses_json_notification():
+    r = only(sample("ses_notification.json"))
+    assert r.recipient == "nobody@receiver-example.net"
+    assert (r.enhanced_code, r.reason, r.hard_bounce) == ("5.1.1", "userunknown", True)
+    assert (r.sender, r.subject) == ("app@sender-example.com", "Welcome")
+
+
+def test_transcript_fragment():
+    parsed = sample("transcript.txt")
+    assert parsed.kind == "smtp"
+    r = only(parsed)
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.7.1", "spamdetected")
+    assert r.provider == "google"
+    assert r.ips == ["81.2.69.160"]
+
+
+def test_delayed_dsn_is_soft():
+    r = only(sample("delayed_dsn.eml"))
+    assert (r.action, r.reason, r.reply_code, r.enhanced_code) == ("delayed", "badreputation", "421", "4.7.0")
+    assert r.provider == "yahoo"
+    assert r.hard_bounce is False
+    assert r.ips == ["81.2.69.160"]  # Yahoo's "4.16.55.1" is a code, not an address
+
+
+def test_delivered_dsn():
+    r = only(sample("delivered_dsn.eml"))
+    assert (r.action, r.reason) == ("delivered", "delivered")
+
+
+def test_outlook_block_list_line():
+    r = only(parse((SAMPLES / "outlook_line.txt").read_text()))
+    assert (r.provider, r.reason, r.enhanced_code) == ("microsoft", "blocked", "5.7.1")
+    assert r.ips == ["81.2.69.160"]
+
+
+def test_mimecast_line_does_not_take_the_sender_for_the_recipient():
+    r = only(sample("mimecast_line.txt"))
+    assert r.provider == "mimecast"
+    assert r.reason == "rejected"
+    assert r.recipient is None
+
+
+@pytest.mark.parametrize(
+    ("line", "reason", "hard"),
+    [
+        ("550 5.1.1 <x@corp-example.org>: Recipient address rejected: User unknown", "userunknown", True),
+        ("552 5.2.2 Mailbox full", "mailboxfull", False),
+        (
+            "550 5.7.26 This mail has been blocked because the sender is unauthenticated.",
+            "authfailure",
+            False,
+        ),
+        (
+            "550 5.7.25 The IP address sending this message does not have a PTR record setup",
+            "requireptr",
+            False,
+        ),
+        (
+            "554 5.7.1 Service unavailable; Client host [81.2.69.160] blocked using zen.spamhaus.org",
+            "blocked",
+            False,
+        ),
+        ("554 5.4.4 Host or domain name not found", "hostunknown", True),
+        ("550 5.1.6 recipient no longer on server", "hasmoved", True),
+        ("556 5.1.10 Recipient address has null MX", "notaccept", True),
+        ("421 4.3.2 Too many connections, try again later", "toomanyconn", False),
+        ("552 5.3.4 Message size exceeds fixed maximum message size", "mesgtoobig", False),
+        (
+            "451 4.7.650 The mail server [81.2.69.160] has been temporarily rate limited due to IP "
+            "reputation.",
+            "badreputation",
+            False,
+        ),
+    ],
+)
+def test_reasons_from_bare_lines(line: str, reason: str, hard: bool):
+    r = only(parse(line))
+    assert r.reason == reason, r
+    assert r.hard_bounce is hard
+
+
+def test_undefined_result_always_says_why():
+    parsed = parse("Delivery to the following recipient failed: nobody@nowhere-example.org")
+    for r in parsed.results:
+        if r.reason == "undefined":
+            assert r.note.endswith(".")
+
+
+# --- bad input -----------------------------------------------------------------------------------------
+
+
+def test_empty_input():
+    for data in (b"", "", b"   \n\t  \n"):
+        parsed = parse(data)
+        assert parsed.kind == "empty"
+        assert only(parsed).reason == "undefined"
+        assert "empty" in only(parsed).note
+
+
+def test_binary_input():
+    parsed = parse(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 10)
+    assert parsed.kind == "binary"
+    r = only(parsed)
+    assert r.reason == "undefined" and "binary" in r.note
+
+
+def test_oversized_input_is_cut_and_says_so():
+    line = "550 5.1.1 <big@corp-example.org>: Recipient address rejected: User unknown\n"
+    data = (line * 2000).encode()
+    parsed = bounded(parse, data, max_bytes=10_000)
+    assert parsed.truncated is True
+    assert any("10,000 bytes" in n for n in parsed.notes)
+    r = parsed.results[0]
+    assert r.reason == "userunknown"
+    assert "only the first" in r.note
+
+
+def _nested(depth: int) -> bytes:
+    head = "From: MAILER-DAEMON@mx.corp-example.org\nTo: a@corp-example.org\nSubject: Undeliverable\n"
+    body = ""
+    for i in range(depth):
+        body += f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n'
+    body += "Content-Type: text/plain\n\n550 5.1.1 <deep@corp-example.org>... User unknown\n"
+    for i in reversed(range(depth)):
+        body += f"--b{i}--\n"
+    return (head + "MIME-Version: 1.0\n" + body).encode()
+
+
+@pytest.mark.parametrize("depth", [30, 5000])
+def test_deeply_nested_mime_gets_a_bounded_answer(depth: int):
+    parsed = bounded(parse, _nested(depth))
+    assert isinstance(parsed, ParsedInput)
+    assert parsed.results
+    if depth > 1000:
+        assert any("nested too deeply" in n for n in parsed.notes)
+
+
+def test_broken_base64_and_quoted_printable():
+    raw = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.corp-example.org>\n"
+        "To: a@corp-example.org\nSubject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="x"\n\n'
+        "--x\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+        "VGhpcyBpcyBub3QgdmFsaWQ=!!!***not base64 at all\n"
+        "--x\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+        "<gone@corp-example.org>: host mx.corp-example.org[89.160.20.115] said: 550 5.1.1 =\n"
+        "User unknown =ZZ=4 (in reply to RCPT TO command)\n--x--\n"
+    )
+    parsed = bounded(parse, raw.encode())
+    rcpts = {r.recipient: r for r in parsed.results}
+    assert "gone@corp-example.org" in rcpts
+    assert rcpts["gone@corp-example.org"].reason == "userunknown"
+
+
+def test_unknown_charset_falls_back():
+    raw = (
+        b"From: MAILER-DAEMON@mx.corp-example.org\nTo: a@corp-example.org\nSubject: Undeliverable\n"
+        b"MIME-Version: 1.0\nContent-Type: text/plain; charset=x-no-such-charset\n\n"
+        b"<caf\xe9@corp-example.org>: 550 5.1.1 Benutzer unbekannt \xfc\xe4 user unknown\n"
+    )
+    parsed = bounded(parse, raw)
+    r = parsed.results[0]
+    assert r.reason == "userunknown"
+    assert r.enhanced_code == "5.1.1"
+
+
+def test_hundred_thousand_line_paste():
+    text = "".join(
+        f"Jun 12 09:{i % 60:02d}:00 relay postfix/qmgr[1]: ABC{i}: removed\n" for i in range(100_000)
+    )
+    text += "550 5.7.1 <x@corp-example.org>: Relay access denied\n"
+    parsed = bounded(parse, text)
+    assert isinstance(parsed, ParsedInput)
+    assert parsed.results
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        " " * 200_000,
+        "a" * 200_000,
+        "<" * 200_000,
+        "5.5.5.5." * 25_000,
+        "a@" * 100_000,
+        ("a" * 63 + "@") * 3_000,
+        "a." * 100_000,
+        ":" * 200_000,
+        "ab:" * 70_000,
+        "550 " * 50_000,
+        "550-5.7.1 " * 20_000,
+        "[" * 200_000,
+        '"' * 200_000,
+        "&lt;" * 50_000,
+        "<mailto:" * 25_000,
+        "```" * 60_000,
+        "> " * 100_000,
+        "host x[" * 30_000,
+        "X-A: b\n" * 30_000,
+        "\n" * 200_000,
+    ],
+    ids=lambda p: repr(p[:12]),
+)
+def test_adversarial_strings_finish(payload: str):
+    for data in (payload, payload.encode()):
+        parsed = bounded(parse, data)
+        assert isinstance(parsed, ParsedInput)
+        for r in parsed.results:
+            if r.reason == "undefined":
+                assert r.note
+
+
+def test_never_raises_on_garbage_mime():
+    raw = b'Content-Type: multipart/report; boundary="\nFrom: x\nTo: y\n\n--\n--\x00--'
+    parsed = bounded(parse, raw)
+    assert parsed.kind in ("binary", "unknown", "message", "ndr")
+
+
+def test_base64_encoded_report_is_decoded():
+    text = base64.b64encode(b"<enc@corp-example.org>: 550 5.2.2 Mailbox full\n").decode()
+    raw = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.corp-example.org>\nTo: a@corp-example.org\n"
+        "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        f"Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n{text}\n"
+    )
+    r = parse(raw.encode()).results[0]
+    assert (r.recipient, r.reason) == ("enc@corp-example.org", "mailboxfull")
