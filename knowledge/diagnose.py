@@ -247,9 +247,10 @@ def _why(result: BounceResult, matches: list[Entry]) -> str:
 
 def _steps(result: BounceResult, matches: list[Entry]) -> list[str]:
     if not matches:
-        if result.reason == "undefined" and not result.diagnostic:
-            return ["Paste the whole bounce (with its headers) or the exact SMTP reply from the mail log."]
-        return []
+        paste = "Paste the whole bounce (with its headers) or the exact SMTP reply from the mail log."
+        if result.diagnostic:
+            return ["Read the receiver's text and follow any URL in it: it usually names the cause.", paste]
+        return [paste]
     steps = list(matches[0].steps)
     # Up to two other entries whose wording matched add their first step; code fallbacks add nothing.
     text = (result.diagnostic or "")[:MAX_TEXT]
