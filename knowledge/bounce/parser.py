@@ -399,6 +399,12 @@ def _all(items: list[tuple[str, str]], name: str) -> list[str]:
 
 def _typed(value: str) -> tuple[str | None, str]:
     """Split "smtp; 550 ..." into ("smtp", "550 ...")."""
+    if "\x1b" in value:
+        # Raw ISO-2022-JP in a header (Japanese Domino and others write it so).
+        try:
+            value = value.encode("latin-1").decode("iso-2022-jp")
+        except (UnicodeError, LookupError):
+            pass
     value = " ".join(value.split())
     if ";" in value[:40]:
         kind, _, rest = value.partition(";")
@@ -454,6 +460,7 @@ def _dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
             diagnostic=diag,
             diagnostic_type=dtype,
             remote_mta=remote,
+            preset=_POWERMTA.get(_field(items, "X-PowerMTA-BounceCategory").strip().lower()),
         )
         block = None
         if rcpt:
@@ -470,6 +477,27 @@ def _dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
         drafts.append(d)
     results = [_finish(d, original, reporting) for d in drafts]
     return results
+
+
+# PowerMTA classifies each bounce itself; its categories map onto reasons.
+_POWERMTA = {
+    "bad-mailbox": "userunknown",
+    "bad-domain": "hostunknown",
+    "inactive-mailbox": "suspend",
+    "quota-issues": "mailboxfull",
+    "message-expired": "expired",
+    "no-answer-from-host": "networkerror",
+    "bad-connection": "networkerror",
+    "routing-errors": "networkerror",
+    "policy-related": "policyviolation",
+    "spam-related": "spamdetected",
+    "virus-related": "virusdetected",
+    "content-related": "contenterror",
+    "invalid-sender": "rejected",
+    "relaying-issues": "norelaying",
+    "bad-configuration": "systemerror",
+    "protocol-errors": "systemerror",
+}
 
 
 def _split_recipients(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:

@@ -662,14 +662,55 @@ class Evidence:
 FORMAT_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), reason)
     for p, reason in (
+        # Exchange and Microsoft 365 NDR codes.
         (r"resolver\.rst\.recipsizelimit|message too large for this recipient", "mesgtoobig"),
         (r"resolver\.rst\.authrequired", "securityerror"),
-        (r"resolver\.adr\.recip(?:ient)?notfound|recipient not found by smtp address lookup", "userunknown"),
+        (r"resolver\.rst\.notauthorized", "rejected"),
+        (
+            r"resolver\.adr\.(?:ex)?recip(?:ient)?notfound|recipient not found by smtp address lookup",
+            "userunknown",
+        ),
+        (r"resolver\.adr\.reciplimit", "toomanyconn"),
+        (r"resolver\.adr\.(?:badprimary|invalidinsmtp|ambiguous)", "systemerror"),
+        (r"smtpsend\.dns\.nonexistentdomain", "hostunknown"),
+        (r"smtpsend\.dns\.mxloopback", "networkerror"),
+        (r"queue\.expired", "expired"),
         (r"the recipient name is not recognized", "userunknown"),
-        (r"couldn't find any host named", "hostunknown"),
-        (r"wasn't able to establish an smtp connection", "networkerror"),
-        (r"but my name was rejected", "blocked"),
+        # Exim's own messages.
+        (
+            r"all host address lookups failed permanently"
+            r"|all relevant mx records point to non-existent hosts",
+            "hostunknown",
+        ),
+        (r"error: quota exceed|mailbox is full", "mailboxfull"),
+        (
+            r"an mx or srv record indicated no smtp service|no host found for existing smtp connection",
+            "notaccept",
+        ),
+        (
+            r"angle-brackets nested too deep|domain missing in source-routed address|malformed address:",
+            "syntaxerror",
+        ),
+        (r"delivery to (?:file|pipe) forbidden|local delivery failed|lmtp error after ", "systemerror"),
+        (r"too many \"received\" headers", "contenterror"),
+        (
+            r"retry timeout exceeded|retry time not reached for any host|have been failing for a long time|"
+            r"has been frozen|was frozen on arrival",
+            "expired",
+        ),
+        # qmail and its clones.
+        (r"couldn't find any host named|couldn't find any host by that name", "hostunknown"),
+        (r"couldn't find a mail exchanger or ip address", "notaccept"),
+        (
+            r"wasn't able to establish an smtp connection|although i'm listed as a best-preference mx",
+            "networkerror",
+        ),
+        (r"but my name was rejected|but greeting failed", "blocked"),
         (r"no mailbox here by that name", "userunknown"),
+        (r"mailbox unavailable \(not enough free space\)", "systemfull"),
+        (r"mailaddress is administrativ\w* disabled", "suspend"),
+        (r"exeeded the maximum size the user accepts", "exceedlimit"),
+        # Other MTAs' distinctive sentences.
         (r"message will be retried for", "expired"),
         (r"could not deliver for the last \d+ seconds", "expired"),
         (r"envelope expired", "expired"),
@@ -846,7 +887,7 @@ def _fallback(ev: Evidence, temp: str) -> str:
 
 def classify(ev: Evidence) -> str:
     """The reason for one recipient, in Sisimai's vocabulary ("undefined" when nothing points anywhere)."""
-    if ev.preset and ev.preset not in _RETRY_WITH_USER:
+    if ev.preset:
         return ev.preset
     if ev.action == "delivered" or (ev.status or "").startswith("2."):
         return "delivered"
@@ -867,8 +908,6 @@ def classify(ev: Evidence) -> str:
                 reason = name
                 break
     if not reason:
-        if ev.preset:
-            return ev.preset
         reason = _fallback(ev, temp)
         if not reason and ev.action == "delayed":
             reason = "expired"
