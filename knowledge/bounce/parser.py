@@ -4,26 +4,21 @@ exception, and in time bounded by the input size."""
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
-from knowledge.bounce import mime, ndr, smtp
+from knowledge.bounce import mime, ndr, reports, smtp
+from knowledge.bounce.draft import TEXT_LIMIT, Draft, Original, address, exclusions, finish
 from knowledge.bounce.model import BounceResult, ParsedInput
-from knowledge.bounce.providers import candidates
-from knowledge.bounce.reasons import Evidence, classify, is_hard, words
+from knowledge.bounce.reasons import words
 from knowledge.bounce.textutil import (
     EMAIL_RE,
     clean_address,
     decode_bytes,
     find_addresses,
-    find_domains,
-    find_ips,
-    is_domain,
     looks_binary,
     looks_slack,
     squash,
@@ -31,33 +26,6 @@ from knowledge.bounce.textutil import (
 )
 
 DEFAULT_MAX_BYTES = 5_000_000
-DIAG_LIMIT = 4000  # characters of diagnostic kept per recipient; classification never reads more
-TEXT_LIMIT = 200_000  # characters of a notification searched for recipients
-
-
-@dataclass
-class Draft:
-    """A recipient's result under construction, before codes and reason are worked out."""
-
-    recipient: str | None = None
-    action: str | None = None
-    status: str | None = None  # the DSN Status field
-    diagnostic: str = ""
-    diagnostic_type: str | None = None
-    remote_mta: str | None = None
-    command: str | None = None
-    preset: str | None = None
-    feedback_type: str | None = None
-    extra: list[str] = field(default_factory=list)  # more of the report that mentions this recipient
-
-
-@dataclass
-class Original:
-    sender: str | None = None
-    subject: str | None = None
-    message_id: str | None = None
-    to: list[str] = field(default_factory=list)
-    envelope_sender: str | None = None
 
 
 def parse(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedInput:
@@ -210,7 +178,6 @@ _AUTOREPLY_SUBJECT = re.compile(
     r"自動応答|不在)",
     re.I,
 )
-_FEEDBACK_SUBJECT = re.compile(r"complaint about message|abuse report|feedback report|fbl report", re.I)
 
 
 def _parse_email(raw: bytes, notes: list[str]) -> ParsedInput:
@@ -229,14 +196,14 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
     subject = mime.header(top, "Subject")
     original = _original(parts)
     if parts.feedback or _content_param(top, "report-type") == "feedback-report":
-        return ParsedInput("feedback", _feedback(parts, original), notes)
+        return ParsedInput("feedback", reports.feedback(parts, original), notes)
     if parts.dsn:
-        results = _dsn(parts, original)
+        results = reports.dsn(parts, original)
         if results:
             return ParsedInput("dsn", results, notes)
     joined = "\n".join(parts.texts)[:TEXT_LIMIT]
     if '"notificationType"' in joined or '"bounceType"' in joined:
-        results = _ses(joined, original)
+        results = reports.ses(joined, original)
         if results:
             return ParsedInput("ndr", results, notes)
     bouncy = force_bounce or _is_bounce(top, from_hdr, subject, joined, parts.returned is not None)
@@ -254,9 +221,9 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
         if results:
             return ParsedInput("ndr", results, notes)
     if _is_autoreply(top, from_hdr, subject) and not bouncy:
-        return ParsedInput("autoreply", [_autoreply(top, from_hdr, subject, joined)], notes)
-    if _FEEDBACK_SUBJECT.search(subject) and parts.attached:
-        return ParsedInput("feedback", _feedback(parts, original), notes)
+        return ParsedInput("autoreply", [reports.autoreply(top, from_hdr, subject, joined)], notes)
+    if reports.FEEDBACK_SUBJECT.search(subject) and parts.attached:
+        return ParsedInput("feedback", reports.feedback(parts, original), notes)
     if depth == 0:
         # A bounce forwarded as an attachment: read the attached message instead.
         for inner in parts.attached[:3]:
@@ -336,17 +303,6 @@ def _is_autoreply(top: Message, from_hdr: str, subject: str) -> bool:
     return bool(_AUTOREPLY_SUBJECT.search(subject))
 
 
-def _address(value: str) -> str | None:
-    if not value:
-        return None
-    _, addr = parseaddr(value)
-    addr = clean_address(addr) if addr else ""
-    if addr and "@" in addr:
-        return addr
-    found = find_addresses(value)
-    return found[0] if found else None
-
-
 def _original(parts: mime.Parts) -> Original:
     msg = parts.returned
     if msg is None:
@@ -357,8 +313,8 @@ def _original(parts: mime.Parts) -> Original:
     if msg is None:
         return Original()
     orig = Original()
-    orig.sender = _address(mime.header(msg, "From")) or _address(mime.header(msg, "Return-Path"))
-    orig.envelope_sender = _address(mime.header(msg, "Return-Path"))
+    orig.sender = address(mime.header(msg, "From")) or address(mime.header(msg, "Return-Path"))
+    orig.envelope_sender = address(mime.header(msg, "Return-Path"))
     orig.subject = mime.header(msg, "Subject") or None
     mid = mime.header(msg, "Message-ID")
     orig.message_id = mid.strip() or None
@@ -381,286 +337,7 @@ def _headers_from_text(text: str) -> Message | None:
     return None
 
 
-# --- machine-readable reports ---------------------------------------------------------------------------
-
-
-def _field(items: list[tuple[str, str]], name: str) -> str:
-    low = name.lower()
-    for k, v in items:
-        if k.lower() == low:
-            return v
-    return ""
-
-
-def _all(items: list[tuple[str, str]], name: str) -> list[str]:
-    low = name.lower()
-    return [v for k, v in items if k.lower() == low]
-
-
-def _typed(value: str) -> tuple[str | None, str]:
-    """Split "smtp; 550 ..." into ("smtp", "550 ...")."""
-    if "\x1b" in value:
-        # Raw ISO-2022-JP in a header (Japanese Domino and others write it so).
-        try:
-            value = value.encode("latin-1").decode("iso-2022-jp")
-        except (UnicodeError, LookupError):
-            pass
-    value = " ".join(value.split())
-    if ";" in value[:40]:
-        kind, _, rest = value.partition(";")
-        if re.fullmatch(r"[A-Za-z][\w\-]{0,30}", kind.strip()):
-            return kind.strip().lower(), rest.strip()
-    return None, value
-
-
-def _dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
-    blocks = _split_recipients(parts.dsn)
-    per_message: list[tuple[str, str]] = []
-    recipients: list[list[tuple[str, str]]] = []
-    for items in blocks:
-        names = {k.lower() for k, _ in items}
-        if names & {"final-recipient", "original-recipient", "x-actual-recipient"}:
-            recipients.append(items)
-        elif names & {"action", "status", "diagnostic-code"} and recipients:
-            recipients[-1] = recipients[-1] + items
-        elif names & {"action", "status", "diagnostic-code"}:
-            recipients.append(items)
-        else:
-            per_message.extend(items)
-    if not recipients:
-        return []
-    reporting = _typed(_field(per_message, "Reporting-MTA"))[1] or None
-    notification = "\n".join(parts.texts)[:TEXT_LIMIT]
-    note_text, _ = ndr.split_returned(ndr.unquote(notification))
-    exclude = _exclusions(parts, original)
-    text_blocks = (
-        {b.recipient.lower(): b for b in ndr.blocks(note_text, exclude)} if note_text.strip() else {}
-    )
-    drafts = []
-    for items in recipients:
-        final = _typed(_field(items, "Final-Recipient"))[1]
-        orig_rcpt = _typed(_field(items, "Original-Recipient"))[1]
-        actual = _typed(_field(items, "X-Actual-Recipient"))[1]
-        rcpt = _address(final) or _address(orig_rcpt) or _address(actual)
-        if rcpt is None and len(recipients) == 1:
-            failed = find_addresses(mime.header(parts.top, "X-Failed-Recipients"))
-            rcpt = (
-                failed[0]
-                if failed
-                else (next(iter(text_blocks.values())).recipient if len(text_blocks) == 1 else None)
-            )
-        dtype, diag = _typed(_field(items, "Diagnostic-Code"))
-        status = _status_field(_field(items, "Status"))
-        remote = _typed(_field(items, "Remote-MTA"))[1].strip("[] ") or None
-        action = _field(items, "Action").strip().lower().split(" ")[0] or None
-        d = Draft(
-            recipient=rcpt,
-            action=action,
-            status=status,
-            diagnostic=diag,
-            diagnostic_type=dtype,
-            remote_mta=remote,
-            preset=_POWERMTA.get(_field(items, "X-PowerMTA-BounceCategory").strip().lower()),
-        )
-        block = None
-        if rcpt:
-            block = text_blocks.get(rcpt.lower())
-            if block is None and orig_rcpt:
-                oaddr = _address(orig_rcpt)
-                block = text_blocks.get(oaddr.lower()) if oaddr else None
-        if block is None and len(recipients) == 1 and len(text_blocks) == 1:
-            block = next(iter(text_blocks.values()))
-        if block is not None:
-            d.extra.append(block.text)
-        elif len(recipients) == 1 and note_text.strip():
-            d.extra.append(ndr.meaningful(note_text))
-        drafts.append(d)
-    results = [_finish(d, original, reporting) for d in drafts]
-    return results
-
-
-# PowerMTA classifies each bounce itself; its categories map onto reasons.
-_POWERMTA = {
-    "bad-mailbox": "userunknown",
-    "bad-domain": "hostunknown",
-    "inactive-mailbox": "suspend",
-    "quota-issues": "mailboxfull",
-    "message-expired": "expired",
-    "no-answer-from-host": "networkerror",
-    "bad-connection": "networkerror",
-    "routing-errors": "networkerror",
-    "policy-related": "policyviolation",
-    "spam-related": "spamdetected",
-    "virus-related": "virusdetected",
-    "content-related": "contenterror",
-    "invalid-sender": "rejected",
-    "relaying-issues": "norelaying",
-    "bad-configuration": "systemerror",
-    "protocol-errors": "systemerror",
-}
-
-
-def _split_recipients(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
-    """Some reporters forget the blank line between recipients: start a new block at each recipient."""
-    out: list[list[tuple[str, str]]] = []
-    for items in blocks:
-        cur: list[tuple[str, str]] = []
-        seen_final = seen_orig = False
-        for k, v in items:
-            low = k.lower()
-            if (low == "final-recipient" and seen_final) or (low == "original-recipient" and seen_orig):
-                out.append(cur)
-                cur = []
-                seen_final = seen_orig = False
-            seen_final |= low == "final-recipient"
-            seen_orig |= low == "original-recipient"
-            cur.append((k, v))
-        if cur:
-            out.append(cur)
-    return out
-
-
-def _status_field(value: str) -> str | None:
-    codes = smtp.find_statuses(value)
-    return codes[0] if codes else None
-
-
-def _feedback(parts: mime.Parts, original: Original) -> list[BounceResult]:
-    items = parts.feedback
-    ftype = (_field(items, "Feedback-Type") or "").strip().lower() or None
-    if ftype is None and _FEEDBACK_SUBJECT.search(mime.header(parts.top, "Subject")):
-        ftype = "abuse"
-    rcpts = [a for v in _all(items, "Original-Rcpt-To") for a in [_address(v)] if a]
-    if not rcpts:
-        rcpts = [a for v in _all(items, "Removal-Recipient") for a in [_address(v)] if a]
-    inner = parts.returned
-    if not rcpts and inner is not None:
-        hm = mime.header(inner, "X-HmXmrOriginalRecipient")
-        if hm:
-            rcpts = [a for a in [_address(hm)] if a]
-    if not rcpts and original.to:
-        rcpts = [a for a in original.to if a]
-    sender = _address(_field(items, "Original-Mail-From")) or original.sender
-    source_ip = _field(items, "Source-IP").strip()
-    text = squash("\n".join(parts.texts))[:DIAG_LIMIT]
-    domains = [d.strip().lower() for d in _all(items, "Reported-Domain") if d.strip()]
-    ips = find_ips(source_ip) if source_ip else find_ips(text)[:3]
-    out = []
-    for rcpt in rcpts or [None]:
-        out.append(
-            BounceResult(
-                recipient=rcpt,
-                action="feedback",
-                reason="feedback",
-                feedback_type=ftype,
-                ips=ips,
-                domains=[d for d in domains if is_domain(d)],
-                diagnostic=text,
-                sender=sender,
-                subject=original.subject,
-                message_id=original.message_id,
-                note="" if rcpt else "The complaint report does not name the recipient who complained.",
-            )
-        )
-    return out
-
-
-_JSON_GLUE = re.compile(r"!\n ")
-
-
-def _ses(text: str, original: Original) -> list[BounceResult]:
-    """An Amazon SES notification (JSON, as delivered by SNS email subscriptions)."""
-    start = text.find("{")
-    if start < 0:
-        return []
-    blob = _JSON_GLUE.sub("", text[start:])
-    end = blob.rfind("}")
-    try:
-        doc = json.loads(blob[: end + 1])
-    except ValueError:
-        try:
-            doc, _ = json.JSONDecoder().raw_decode(blob)
-        except ValueError:
-            return []
-    if not isinstance(doc, dict):
-        return []
-    if isinstance(doc.get("Message"), str):
-        try:
-            doc = json.loads(doc["Message"])
-        except ValueError:
-            return []
-    kind = str(doc.get("notificationType") or doc.get("eventType") or "").lower()
-    mail = doc.get("mail") or {}
-    common = mail.get("commonHeaders") or {}
-    orig = Original(
-        sender=_address(" ".join(common.get("from") or [])) or mail.get("source") or original.sender,
-        subject=common.get("subject") or original.subject,
-        message_id=common.get("messageId") or original.message_id,
-    )
-    drafts: list[Draft] = []
-    if kind == "bounce":
-        bounce = doc.get("bounce") or {}
-        remote = _typed(str(bounce.get("remoteMtaIp") or ""))[1] or None
-        for r in bounce.get("bouncedRecipients") or []:
-            dtype, diag = _typed(str(r.get("diagnosticCode") or ""))
-            d = Draft(
-                recipient=_address(str(r.get("emailAddress") or "")),
-                action=str(r.get("action") or "failed").lower(),
-                status=_status_field(str(r.get("status") or "")),
-                diagnostic=diag,
-                diagnostic_type=dtype,
-                remote_mta=remote,
-            )
-            if bounce.get("bounceType") == "Transient" and d.action == "failed":
-                d.action = "delayed"
-            if str(bounce.get("bounceSubType")) in ("Suppressed", "OnAccountSuppressionList"):
-                d.preset = "suppressed"
-            drafts.append(d)
-    elif kind == "delivery":
-        delivery = doc.get("delivery") or {}
-        for r in delivery.get("recipients") or []:
-            drafts.append(
-                Draft(
-                    recipient=_address(str(r)),
-                    action="delivered",
-                    diagnostic=str(delivery.get("smtpResponse") or ""),
-                    remote_mta=_typed(str(delivery.get("reportingMTA") or ""))[1] or None,
-                )
-            )
-    elif kind == "complaint":
-        complaint = doc.get("complaint") or {}
-        out = []
-        for r in complaint.get("complainedRecipients") or [{}]:
-            out.append(
-                BounceResult(
-                    recipient=_address(str(r.get("emailAddress") or "")),
-                    action="feedback",
-                    reason="feedback",
-                    feedback_type=str(complaint.get("complaintFeedbackType") or "abuse"),
-                    sender=orig.sender,
-                    subject=orig.subject,
-                    message_id=orig.message_id,
-                )
-            )
-        return out
-    return [_finish(d, orig, None) for d in drafts]
-
-
 # --- text NDRs ------------------------------------------------------------------------------------------
-
-
-def _exclusions(parts: mime.Parts, original: Original, addressee: bool = True) -> set[str]:
-    """Addresses that are never the failed recipient: the bounce's own sender and its addressee (the
-    original sender), and the original message's sender."""
-    out: set[str] = set()
-    for value in (mime.header(parts.top, "From"), mime.header(parts.top, "To") if addressee else ""):
-        a = _address(value)
-        if a:
-            out.add(a.lower())
-    for a in (original.sender, original.envelope_sender):
-        if a:
-            out.add(a.lower())
-    return out
 
 
 def _text_ndr(
@@ -670,11 +347,11 @@ def _text_ndr(
     note_text, _ = ndr.split_returned(text)
     failed = [a for v in [mime.header(parts.top, "X-Failed-Recipients")] for a in find_addresses(v)]
     embedded = ndr.text_dsn(note_text)
-    exclude = _exclusions(parts, original, addressee)
+    exclude = exclusions(parts, original, addressee)
     drafts = _drafts_from_text(note_text, exclude, failed, embedded, original)
     if not drafts:
         return []
-    return [_finish(d, original, None) for d in drafts]
+    return [finish(d, original, None) for d in drafts]
 
 
 def _drafts_from_text(
@@ -685,15 +362,15 @@ def _drafts_from_text(
     drafts: list[Draft] = []
     if embedded:
         for f in embedded:
-            rcpt = _address(f.get("final-recipient", "")) or _address(f.get("original-recipient", ""))
-            dtype, diag = _typed(f.get("diagnostic-code", ""))
+            rcpt = address(f.get("final-recipient", "")) or address(f.get("original-recipient", ""))
+            dtype, diag = reports.typed(f.get("diagnostic-code", ""))
             d = Draft(
                 recipient=rcpt,
                 action=(f.get("action", "").lower().split(" ") or [None])[0] or None,
-                status=_status_field(f.get("status", "")),
+                status=reports.status_field(f.get("status", "")),
                 diagnostic=diag,
                 diagnostic_type=dtype,
-                remote_mta=_typed(f.get("remote-mta", ""))[1].strip("[] ") or None,
+                remote_mta=reports.typed(f.get("remote-mta", ""))[1].strip("[] ") or None,
             )
             b = by_addr.get(rcpt.lower()) if rcpt else None
             if b is not None:
@@ -810,14 +487,14 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
         if msg is not None:
             original = _original(mime.Parts(top=msg, returned=msg))
     if '"notificationType"' in note_text or '"bounceType"' in note_text:
-        results = _ses(note_text, original)
+        results = reports.ses(note_text, original)
         if results:
             return ParsedInput("ndr", results, notes)
     embedded = ndr.text_dsn(note_text)
     exclude = {a.lower() for a in (original.sender, original.envelope_sender) if a}
     if embedded:
         drafts = _drafts_from_text(note_text, exclude, [], embedded, original)
-        return ParsedInput("dsn", [_finish(d, original, None) for d in drafts], notes)
+        return ParsedInput("dsn", [finish(d, original, None) for d in drafts], notes)
     has_code = _has_code(note_text)
     bouncy = bool(_BOUNCE_BODY.search(note_text[:20000]))
     short = squash(note_text[:3000]).lower() if len(note_text) < 3000 else ""
@@ -832,7 +509,7 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
         if kind == "smtp":
             for d in drafts:
                 d.diagnostic = d.diagnostic if d.recipient else squash(ndr.meaningful(note_text))
-        return ParsedInput(kind, [_finish(d, original, None) for d in drafts], notes)
+        return ParsedInput(kind, [finish(d, original, None) for d in drafts], notes)
     low = squash(note_text[:5000]).lower()
     if words("vacation", low):
         res = BounceResult(action="autoreply", reason="vacation", diagnostic=squash(note_text)[:500])
@@ -843,173 +520,4 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
     )
     return ParsedInput(
         "unknown", [BounceResult(diagnostic=squash(note_text)[:300], note=note)], [*notes, note]
-    )
-
-
-# --- auto-replies -------------------------------------------------------------------------------------------
-
-_REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|fw|fwd|auto(?:matic)? reply|autoreply|auto)\s*:\s*)+", re.I)
-
-
-def _autoreply(top: Message, from_hdr: str, subject: str, body: str) -> BounceResult:
-    text = squash(ndr.meaningful(body))[:500] or subject
-    return BounceResult(
-        recipient=_address(from_hdr),
-        action="autoreply",
-        reason="vacation",
-        diagnostic=text,
-        sender=_address(mime.header(top, "To")),
-        subject=_REPLY_PREFIX.sub("", subject).strip() or None,
-        message_id=mime.header(top, "In-Reply-To") or None,
-    )
-
-
-# --- finishing a recipient's result ----------------------------------------------------------------------
-
-_REMOTE_PATTERNS = (
-    re.compile(r"host ([A-Za-z0-9][\w.\-]{0,250}?)\.?\s?\[([0-9A-Fa-f:.]{3,45})\]"),
-    re.compile(r"([A-Za-z0-9][\w.\-]{0,250}\.[A-Za-z]{2,})\.?\s?\[([0-9A-Fa-f:.]{3,45})\](?:[: ]|$)"),
-    re.compile(r"while talking to ([A-Za-z0-9][\w.\-]{0,250}\.[A-Za-z]{2,})\.?:"),
-    re.compile(r"(?:^|\s)(\d{1,3}(?:\.\d{1,3}){3}) (?:does not like|failed after)"),
-    re.compile(r"Connected to (\d{1,3}(?:\.\d{1,3}){3}) but"),
-    re.compile(r"smtp server <([A-Za-z0-9][\w.\-]{0,250})>", re.I),
-    re.compile(r"smtp:\w+ host (\d{1,3}(?:\.\d{1,3}){3})", re.I),
-    re.compile(r"by ([A-Za-z0-9][\w.\-]{0,250}\.[A-Za-z]{2,})\.? \[([0-9A-Fa-f:.]{3,45})\]"),
-)
-_DECORATION = (
-    re.compile(r"^.{0,300}?host \S{1,255} ?\[[0-9A-Fa-f:.]{3,45}\] said:\s*", re.I),
-    re.compile(r"\s*\(in reply to [A-Za-z ]{2,30} command\)\s*$", re.I),
-)
-_MS_INTERNAL = re.compile(r"\.(?:prod|protection)\.outlook\.com$|\.prod\.exchangelabs\.com$|\.outlook\.com$")
-
-
-def _remote_from_text(text: str) -> tuple[str | None, str | None]:
-    for rx in _REMOTE_PATTERNS:
-        m = rx.search(text)
-        if m:
-            host = m.group(1).rstrip(".")
-            ip = m.group(2) if m.lastindex and m.lastindex >= 2 else None
-            if re.fullmatch(r"[\d.]+", host):
-                return host, host
-            return host, ip
-    return None, None
-
-
-def _yahoo_code(ip: str, text: str) -> bool:
-    """Yahoo appends its own dotted error code ("... complaints - 4.16.55.1;"), which reads like an IP."""
-    return bool(re.match(r"[45]\.1\d\.\d{1,3}\.\d{1,3}$", ip)) and f"- {ip}" in text
-
-
-def _dedupe_lines(text: str) -> str:
-    seen: set[str] = set()
-    out = []
-    for ln in text.split("\n"):
-        key = " ".join(ln.split()).lower()
-        if not key or key in seen:
-            continue
-        seen.add(key)
-        out.append(ln.strip())
-    return "\n".join(out)
-
-
-def _dedupe_repeats(text: str) -> str:
-    """Collapse "A A" (a diagnostic repeated whole, as transcripts and DSNs often do) to "A"."""
-    n = len(text)
-    if n >= 20:
-        half = text[: n // 2].strip()
-        if half and text[n // 2 :].strip() == half:
-            return half
-    return text
-
-
-_WORD = re.compile(r"[^\W\d_]{3,}")
-
-
-def _informative(text: str) -> bool:
-    return len(_WORD.findall(text[:400])) >= 2
-
-
-def _finish(d: Draft, original: Original, reporting: str | None) -> BounceResult:
-    diag_raw = d.diagnostic or ""
-    extra = "\n".join(x for x in d.extra if x)
-    if diag_raw and extra and squash(extra).lower() != squash(diag_raw).lower():
-        combined = extra if squash(diag_raw).lower() in squash(extra).lower() else diag_raw + "\n" + extra
-    else:
-        combined = diag_raw or extra
-    combined = _dedupe_lines(combined[: DIAG_LIMIT * 4])
-    full = squash(smtp.strip_continuations(combined))[:DIAG_LIMIT]
-    full = _dedupe_repeats(full)
-    main = squash(smtp.strip_continuations(diag_raw))[:DIAG_LIMIT] if diag_raw else ""
-    # The report's own Diagnostic-Code speaks for the recipient; the human-readable text only fills in
-    # what it leaves out (the command, the remote host) or stands in when it says nothing useful.
-    if _informative(main):
-        low = main.lower()
-        reply, in_text = smtp.find_codes(main)
-    else:
-        main = full
-        low = full.lower()
-        reply, in_text = smtp.find_codes(full)
-    status = smtp.prefer_status(d.status, in_text, reply)
-    command = d.command or smtp.find_command(full)
-    remote_host, remote_ip = _remote_from_text(full)
-    remote = d.remote_mta or remote_host
-    action = d.action
-    if action in (None, "", "failure", "failed"):
-        action = "failed"
-    if action == "failed" and (status or "").startswith("4") and not d.action:
-        action = "delayed"
-    providers = candidates(remote, low, d.recipient)
-    provider = providers[0] if providers else None
-    reason = classify(
-        Evidence(
-            diagnostic=low,
-            status=status,
-            reply=reply,
-            command=command,
-            action=d.action or action,
-            diagnostic_type=d.diagnostic_type,
-            provider=provider,
-            providers=tuple(providers),
-            preset=d.preset,
-        )
-    )
-    if reason == "delivered":
-        action = "delivered"
-    clean = main or full
-    for rx in _DECORATION:
-        clean = rx.sub("", clean)
-    ips = [ip for ip in find_ips(full) if ip != remote_ip and ip != remote and not _yahoo_code(ip, full)]
-    skip = {(remote or "").lower(), (remote_host or "").lower()}
-    domains = [
-        dom
-        for dom in find_domains(full)
-        if dom not in skip
-        and not _MS_INTERNAL.search(dom)
-        and not dom.endswith((".in-addr.arpa", ".ip6.arpa"))
-    ]
-    note = ""
-    if reason == "undefined":
-        note = (
-            "The report gives no diagnostic text or status code for this recipient, "
-            "so no reason can be given."
-            if not full
-            else "Neither the codes nor the wording match a known cause, so no reason can be given."
-        )
-    return BounceResult(
-        recipient=d.recipient,
-        action=action,
-        reply_code=reply,
-        enhanced_code=status,
-        reason=reason,
-        hard_bounce=is_hard(reason, status, reply),
-        provider=provider,
-        remote_mta=remote,
-        ips=ips,
-        domains=domains[:20],
-        diagnostic=clean.strip(),
-        sender=original.sender,
-        subject=original.subject,
-        message_id=original.message_id,
-        feedback_type=d.feedback_type,
-        note=note,
     )

@@ -120,7 +120,8 @@ _TEXT_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"protection\.outlook\.com|prod\.outlook\.com|postmaster\.live\.com|sender\.office\.com|"
-            r"go\.microsoft\.com|\(as\d{6,}\)|outlook\.com|hotmail\.com|\(s3\d{3}\)|resolver\.adr\.recip",
+            r"go\.microsoft\.com|\(as\d{6,}\)|outlook\.com|hotmail\.com|\(s3\d{3}\)|resolver\.adr\.recip|"
+            r"\b(?:rp|sc|dy|ou)-00\d \(",
             "microsoft",
         ),
         (r"groups\.google\.com|google groups", "google-groups"),
@@ -248,7 +249,8 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ("", r"sender is unauthenticated|dmarc|dkim", "authfailure"),
         ("", r"not accepted for policy reasons|\[ph0\d\]", "policyviolation"),
         ("", r"doesn't have a \S+ account|mailbox not found", "userunknown"),
-        ("", r"mailbox is disabled|\(554\.30\)|is no longer valid", "suspend"),
+        ("", r"mailbox is disabled|\(554\.30\)", "suspend"),
+        ("", r"is no longer valid", "userunknown"),
         ("", r"unresolvable rfc\.?5321 from domain", "rejected"),
         ("", r"max message per connection", "toomanyconn"),
     ),

@@ -183,6 +183,7 @@ WORDS: dict[str, re.Pattern[str]] = {
     ),
     "authfailure": _rx(
         r"dmarc (?:policy|verification|check failed|failure|fail\b|reject)",
+        r"(?:rejected|blocked|failed) (?:due to|per|by) dmarc|failed dmarc|dmarc rejection",
         r"does not pass dmarc",
         r"per dmarc policy|domain's dmarc policy|sender's dmarc policy|due to .{0,60}dmarc policy",
         r"spf (?:check|validation|record)?:? ?(?:hard )?fail",
@@ -261,7 +262,8 @@ WORDS: dict[str, re.Pattern[str]] = {
     ),
     "notcompliantrfc": _rx(
         r"duplicate header",
-        r"not rfc ?5322 compliant|rfcmessagenoncompliant",
+        r"not rfc ?5322 compliant|rfcmessagenoncompliant|not rfc compliant",
+        r"rfc ?5322 (?:violation|non-?compliant)",
         r"multiple (?:addresses in )?(?:from|to|cc|subject|date|sender|message-id)?:? ?header",
         r" multiple .{0,40} headers?",
     ),
@@ -273,6 +275,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         r"none/bad reputation",
         r"unexpected volume or user complaints",
         r"reputation (?:is too low|score)",
+        r"\bip reputation\b",
     ),
     "contenterror": _rx(
         r"header size exceeds maximum permitted",
@@ -285,6 +288,7 @@ WORDS: dict[str, re.Pattern[str]] = {
     "rejected": _rx(
         r"sender (?:address )?(?:rejected|refused|denied|blocked|not pre-approved)",
         r"sender (?:is in my black list|is spammer)",
+        r"spoofed message|rejecting spoofed",
         r"sender (?:email )?address (?:rejected|has been blacklisted)",
         r"(?:^|[^t] )address rejected",
         r"administrative prohibition",
@@ -342,7 +346,8 @@ WORDS: dict[str, re.Pattern[str]] = {
     "spamdetected": _rx(
         r"\bspam\b.{0,40}(?:detected|blocked|rejected|refused|content|classification|message|score|filter|"
         r"check|email|not accepted|complaints)",
-        r"(?:detected|identified|classified|considered|scored|marked|rejected) as spam",
+        r"(?:detected|identified|classified|considered|scored|marked|rejected|flagged) as spam",
+        r"suspicion of spam|suspected of being spam",
         r"appears? (?:similar )?to (?:be )?(?:spam|unsolicited)",
         r"unsolicited (?:bulk |commercial )?(?:e-?mail|mail)",
         r"blacklisted url|uribl|surbl",
@@ -367,6 +372,8 @@ WORDS: dict[str, re.Pattern[str]] = {
     ),
     "speeding": _rx(
         r"please try again slower",
+        r"receiving mail too (?:quickly|fast)",
+        r"exceeded their limit for the number of messages",
         r"receiving mail at a rate that prevents",
         r"temporarily rate limited",
         r"has sent to too many recipients",
@@ -374,6 +381,7 @@ WORDS: dict[str, re.Pattern[str]] = {
     ),
     "toomanyconn": _rx(
         r"too many (?:connections|concurrent|smtp sessions|errors from your ip|recipients|simultaneous)",
+        r"concurrent connections|max(?:imum)? (?:number of )?messages? per connection",
         r"connection rate limit exceeded",
         r"per-domain connection limit",
         r"max emails per hour",
@@ -676,6 +684,10 @@ FORMAT_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"smtpsend\.dns\.mxloopback", "networkerror"),
         (r"queue\.expired", "expired"),
         (r"the recipient name is not recognized", "userunknown"),
+        # Gateways that say plainly whose fault it is.
+        (r"email address is marked as invalid", "userunknown"),
+        (r"unverified address|address verification in progress", "onhold"),
+        (r"sender address rejected", "rejected"),
         # Exim's own messages.
         (
             r"all host address lookups failed permanently"
@@ -718,12 +730,41 @@ FORMAT_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"no mx found for domain", "notaccept"),
         (r"type=mx: malformed or unexpected name server reply", "notaccept"),
         (r"doesn't receive email according to the administrator", "notaccept"),
+        (
+            r"dns error: domain name not found|dns error: dns server returned answer with no data",
+            "hostunknown",
+        ),
+        (r"dns error: could not contact dns servers|did not accept our requests to connect", "expired"),
         (r"^dns error: |\bdns error: \d+ dns type", "networkerror"),
         (r"dns lookup failure: host \S+ not found", "hostunknown"),
         (r"メールボックスが一杯|容量(?:が|を)?超", "mailboxfull"),
         (r"見つかりません|存在しません", "userunknown"),
     )
 )
+
+
+# Gmail's older sender-side reports end the remote reply with "(state N)": the SMTP stage it failed at.
+_GMAIL_STATE = re.compile(r"\(state (\d{1,2})\)")
+_GMAIL_STATES = {
+    "6": "systemerror",  # the remote server does not support TLS
+    "8": "systemerror",  # SMTP AUTH failed with the remote server
+    "9": "systemerror",  # TLS certificate trouble
+    "12": "norelaying",
+    "13": "blocked",
+    "14": "userunknown",
+    "15": "filtered",
+    "17": "filtered",
+    "18": "filtered",
+}
+
+
+def _gmail_state(ev: Evidence) -> str | None:
+    m = _GMAIL_STATE.search(ev.diagnostic) if "(state " in ev.diagnostic else None
+    if not m or m.group(1) not in _GMAIL_STATES:
+        return None
+    if ev.status and ".0" not in ev.status and status_reason(ev.status):
+        return status_reason(ev.status)
+    return _GMAIL_STATES[m.group(1)]
 
 
 def format_reason(text: str) -> str | None:
@@ -771,6 +812,8 @@ def _probe(reason: str, ev: Evidence, temp: str) -> bool:
         lenient = ev.command is None and temp in ("", "userunknown")
         return (ev.command == "RCPT" or lenient) and words("userunknown", d) and not words("filtered", d)
     if reason == "filtered":
+        if temp == "rejected":
+            return False  # X.1.7/X.1.8 are about the sender, whatever else the text says
         if temp == "filtered":
             return words("userunknown", d) or words("filtered", d)
         if ev.command in _BEFORE_DATA:
@@ -893,6 +936,9 @@ def classify(ev: Evidence) -> str:
         return "delivered"
     from knowledge.bounce.providers import provider_reason
 
+    by_state = _gmail_state(ev)
+    if by_state:
+        return by_state
     by_provider = provider_reason(ev)
     if by_provider:
         return by_provider
