@@ -45,14 +45,15 @@ class Original:
 
 
 def address(value: str) -> str | None:
-    if not value:
+    """The first email address in a header value or DSN field ("Name <a@b>", "rfc822; a@b")."""
+    if not value or "@" not in value:
         return None
+    found = find_addresses(value)
+    if found:
+        return found[0]
     _, addr = parseaddr(value)
     addr = clean_address(addr) if addr else ""
-    if addr and "@" in addr:
-        return addr
-    found = find_addresses(value)
-    return found[0] if found else None
+    return addr if "@" in addr else None
 
 
 def exclusions(parts: mime.Parts, original: Original, addressee: bool = True) -> set[str]:

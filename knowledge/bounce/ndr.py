@@ -101,14 +101,14 @@ def unquote(text: str) -> str:
     return "\n".join(out)
 
 
+_RETURNED_RE = re.compile(
+    r"[\s\-=*_>]*(?!original message was received)(?:" + "|".join(map(re.escape, _RETURNED_PREFIXES)) + ")",
+    re.I,
+)
+
+
 def _is_returned_marker(line: str) -> bool:
-    s = line.strip()
-    if not s or len(s) > 100:
-        return False
-    low = s.lower().lstrip("-=*_> \t").rstrip("-=*_ \t:.")
-    if low.startswith("original message was received") or low.startswith("original-"):
-        return False
-    return any(low.startswith(p) for p in _RETURNED_PREFIXES)
+    return len(line) <= 110 and bool(_RETURNED_RE.match(line)) and bool(line.strip())
 
 
 def _header_block_at(lines: list[str], i: int) -> bool:

@@ -271,9 +271,10 @@ def _inner_bounce(parts: mime.Parts, joined: str) -> ParsedInput | None:
 
 def _content_param(msg: Message, name: str) -> str:
     try:
-        return (msg.get_param(name) or "").lower() if msg.get_param(name) else ""
+        value = msg.get_param(name)
     except Exception:
         return ""
+    return value.lower() if isinstance(value, str) else ""
 
 
 def _is_bounce(top: Message, from_hdr: str, subject: str, body: str, returned: bool = False) -> bool:
@@ -331,7 +332,8 @@ def _headers_from_text(text: str) -> Message | None:
     for i, ln in enumerate(lines[:40]):
         if _EMAIL_HEADER.match(ln) and not ln.lower().startswith(("data", "354")):
             try:
-                return HeaderParser(policy=compat32).parsestr("\n".join(lines[i : i + 400]))
+                block = "\n".join(lines[i : i + 400]).split("\n\n", 1)[0]
+                return HeaderParser(policy=compat32).parsestr(block + "\n")
             except Exception:
                 return None
     return None

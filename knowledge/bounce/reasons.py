@@ -251,7 +251,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         r"\b\d{3} : user unknown",
     ),
     "requireptr": _rx(
-        r"ptr record|reverse dns|rdns|reverse lookup|reverse-lookup",
+        r"ptr record|ptr resource record|reverse dns|rdns|reverse lookup|reverse-lookup",
         r"ip name lookup failed|cannot find your hostname|cannot resolve your address",
         r"unresolvable relay host name",
         r"dynamic ip or generic dns",

@@ -17,7 +17,11 @@ _REPLY_LOOSE = re.compile(r"(?<![\w.:/\-#=,])([245][0-5]\d)(?=[ \-](?:[A-Za-z<\[
 
 _COMMANDS = (
     (
-        re.compile(r"in reply to (rcpt to|mail from|end of data|data|helo|ehlo|lhlo|starttls|auth)\b", re.I),
+        re.compile(
+            r"in reply to (rcpt to|mail from|end of data|data|helo|ehlo|lhlo|starttls|auth|"
+            r"initial connection)\b",
+            re.I,
+        ),
         None,
     ),
     (

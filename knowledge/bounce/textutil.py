@@ -53,6 +53,9 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
         return data.decode("latin-1")
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
 def looks_binary(data: bytes) -> bool:
     """NUL bytes, or mostly control characters, in the first 8 KB: not text anyone pasted."""
     head = data[:8192]
@@ -60,7 +63,7 @@ def looks_binary(data: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) // 20
 
 
