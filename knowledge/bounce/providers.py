@@ -206,6 +206,8 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ("", r"\b(?:sc|ou|dy)-00\d\b", "blocked"),
         ("", r"\brp-00\d\b", "toomanyconn"),
         ("", r"recipientnotfound|recipnotfound|recipient address rejected: access denied", "userunknown"),
+        ("", r"requested action not taken: mailbox unavailable", "userunknown"),
+        ("", r"the domain is not reachable", "hostunknown"),
         ("", r"recipsizelimit|message too large for this recipient", "mesgtoobig"),
         ("", r"resolver\.rst\.authrequired|authentication required", "securityerror"),
         ("", r"too many connections|too many concurrent", "toomanyconn"),
@@ -308,6 +310,10 @@ RULES: dict[str, tuple[_Rule, ...]] = {
     "orange": _rules(
         ("", r"ofr\d{3}_1\d\d|bloquee|blocked for spam", "blocked"),
         ("", r"ofr\d{3}_5\d\d", "toomanyconn"),
+    ),
+    "messagelabs": _rules(
+        ("", r"turn on smtp authentication in your mail client", "securityerror"),
+        ("", r"^542 |\b542 \S+ rejected|no such user", "userunknown"),
     ),
     "laposte": _rules(
         ("", r"lpn\d{3}_[56]\d\d|client host rejected", "policyviolation"),

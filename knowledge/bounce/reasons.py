@@ -722,6 +722,39 @@ FORMAT_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"mailbox unavailable \(not enough free space\)", "systemfull"),
         (r"mailaddress is administrativ\w* disabled", "suspend"),
         (r"exeeded the maximum size the user accepts", "exceedlimit"),
+        # Exchange 2000/2003 NDR codes in "MSEXCH:... (000C05A6)".
+        (r"\(000c05a6\)", "userunknown"),
+        (r"\(000c0595\)", "filtered"),
+        (r"\(00010256\)|\(000d06b5\)", "systemerror"),
+        (r"\(00120270\)", "networkerror"),
+        (r"\(00050311\)|\(000502cc\)", "contenterror"),
+        (r"\(000b0981\)", "securityerror"),
+        # OpenSMTPD's own failure strings.
+        (r"could not retrieve credentials", "securityerror"),
+        (
+            r"address family mismatch on destination mxs|all routes to destination blocked|"
+            r"bad dns lookup error code|could not retrieve source address|"
+            r"no valid route to (?:remote mx|destination)|"
+            r"temporary failure in mx lookup",
+            "networkerror",
+        ),
+        (r"destination seem to reject all mails|no mx found for destination", "notaccept"),
+        # Courier, IMail, Domino, KDDI/au, Google Workspace.
+        (r"this domain's dns violates rfc 1035", "systemerror"),
+        (r"\bdns lookup failed\.", "networkerror"),
+        (r"user mailbox exceeds allowed size|account is temporarily over quota", "mailboxfull"),
+        (r"requested action not taken: virus detected", "virusdetected"),
+        (
+            r"not listed in (?:the )?domino directory|not listed in public name & address book|"
+            r"no se encuentra en el directorio de domino|non répertorié dans l'annuaire domino",
+            "userunknown",
+        ),
+        (r"cannot route mail to user", "filtered"),
+        (r"several matches found in domino directory", "systemerror"),
+        (r"your message was not delivered within ", "expired"),
+        (r"the user\(s\) account is (?:disabled|temporarily limited)", "suspend"),
+        (r"each of the following recipients was rejected by a remote mail server", "onhold"),
+        (r"because the address couldn't be found\. check for typos", "userunknown"),
         # Other MTAs' distinctive sentences.
         (r"message will be retried for", "expired"),
         (r"could not deliver for the last \d+ seconds", "expired"),

@@ -199,6 +199,17 @@ def feedback(parts: mime.Parts, original: Original) -> list[BounceResult]:
 _JSON_GLUE = re.compile(r"!\n ")
 
 
+# Amazon SES names some bounce causes itself (bounceSubType); "General" says nothing.
+_SES_SUBTYPES = {
+    "Suppressed": "suppressed",
+    "OnAccountSuppressionList": "suppressed",
+    "MailboxFull": "mailboxfull",
+    "MessageTooLarge": "mesgtoobig",
+    "ContentRejected": "contenterror",
+    "AttachmentRejected": "securityerror",
+}
+
+
 def ses(text: str, original: Original) -> list[BounceResult]:
     """An Amazon SES notification (JSON, as delivered by SNS email subscriptions)."""
     start = text.find("{")
@@ -244,8 +255,7 @@ def ses(text: str, original: Original) -> list[BounceResult]:
             )
             if bounce.get("bounceType") == "Transient" and d.action == "failed":
                 d.action = "delayed"
-            if str(bounce.get("bounceSubType")) in ("Suppressed", "OnAccountSuppressionList"):
-                d.preset = "suppressed"
+            d.preset = _SES_SUBTYPES.get(str(bounce.get("bounceSubType")))
             drafts.append(d)
     elif kind == "delivery":
         delivery = doc.get("delivery") or {}
