@@ -151,6 +151,13 @@ def finish(d: Draft, original: Original, reporting: str | None) -> BounceResult:
     if _informative(main):
         low = main.lower()
         reply, in_text = smtp.find_codes(main)
+        if full != main and (not in_text or in_text.endswith(".0.0") or not reply or reply.endswith("00")):
+            # A vague Diagnostic-Code ("550 5.0.0 ..."): the human-readable part may quote the reply whole.
+            more_reply, more_status = smtp.find_codes(full)
+            if more_status and not more_status.endswith(".0.0") and (not in_text or in_text.endswith(".0.0")):
+                in_text = more_status
+            if more_reply and not more_reply.endswith("00") and (not reply or reply.endswith("00")):
+                reply = more_reply
     else:
         main = full
         low = full.lower()

@@ -365,8 +365,17 @@ def meaningful(text: str) -> str:
 
 # --- SMTP transcripts -----------------------------------------------------------------------------------
 
-_SENT = re.compile(r"^\s*>>>\s*(.*)$")
-_GOT = re.compile(r"^\s*<<<\s*(.*)$")
+# Sendmail and Courier write ">>> command" / "<<< reply"; Postfix's postmaster notices "In:" / "Out:".
+_SENT = re.compile(r"^\s*(?:>>>|In:)\s*(.*)$")
+_GOT = re.compile(r"^\s*(?:<<<|Out:)\s*(.*)$")
+_MAIL_FROM = re.compile(r"mail from:\s*<([^<>\s]{1,254})>", re.I)
+
+
+def transcript_senders(text: str) -> set[str]:
+    """Addresses given to MAIL FROM in a transcript: the sender, never a failed recipient."""
+    if "mail from" not in text.lower():
+        return set()
+    return {m.group(1).lower() for m in _MAIL_FROM.finditer(text)}
 
 
 @dataclass

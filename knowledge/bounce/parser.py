@@ -359,6 +359,7 @@ def _text_ndr(
 def _drafts_from_text(
     note_text: str, exclude: set[str], failed: list[str], embedded: list[dict[str, str]], original: Original
 ) -> list[Draft]:
+    exclude = exclude | ndr.transcript_senders(note_text)
     blocks = ndr.blocks(note_text, exclude)
     by_addr = {b.recipient.lower(): b for b in blocks}
     drafts: list[Draft] = []
@@ -397,7 +398,7 @@ def _drafts_from_text(
             if single and not diag.strip() and rcpt:
                 diag = "\n".join(ln for ln in note_text.split("\n") if rcpt.lower() in ln.lower())
         drafts.append(Draft(recipient=rcpt, diagnostic=diag))
-    if note_text and "<<<" in note_text:
+    if note_text and ("<<<" in note_text or "Out:" in note_text):
         _apply_transcript(drafts, note_text)
     if _DELAYED.search(note_text[:20000]):
         for d in drafts:

@@ -935,10 +935,16 @@ _PHASE_TWO = (
 )
 
 
+def _dtype(ev: Evidence) -> str:
+    # Postfix writes "X-Postfix;" for what it decided itself; it reads like any SMTP diagnostic.
+    dtype = (ev.diagnostic_type or "smtp").lower()
+    return "smtp" if dtype == "x-postfix" else dtype
+
+
 def _fallback(ev: Evidence, temp: str) -> str:
     """Phase two: wordings in a looser order, then what the codes and the command imply."""
     d = ev.diagnostic
-    dtype = (ev.diagnostic_type or "smtp").lower()
+    dtype = _dtype(ev)
     if temp not in _RETRY_WITH_USER and dtype == "smtp":
         return temp
     for reason in _PHASE_TWO:
@@ -980,7 +986,7 @@ def classify(ev: Evidence) -> str:
         return by_format
     temp = status_reason(ev.status)
     reason = ""
-    dtype = (ev.diagnostic_type or "smtp").lower()
+    dtype = _dtype(ev)
     if dtype == "smtp":
         for name in _PHASE_ONE:
             if _probe(name, ev, temp):

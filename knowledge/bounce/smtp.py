@@ -101,6 +101,8 @@ def pick_status(codes: list[str], reply: str | None = None) -> str | None:
     if reply:
         same = [c for c in codes if c[0] == reply[0]]
         codes = same or codes
+    else:
+        codes = [c for c in codes if c[0] in "45"] or codes
     specific = [c for c in codes if not _vague(c)]
     return (specific or codes)[0]
 
@@ -113,6 +115,9 @@ def find_codes(text: str) -> tuple[str | None, str | None]:
         if m.group(1) in REPLY_CODES and int(m.group(3)) <= 7
     ]
     if pairs:
+        # In a transcript the failure is what matters, not the 250s before it.
+        failures = [p for p in pairs if p[0][0] in "45"]
+        pairs = failures or pairs
         good = [p for p in pairs if not _vague(p[1])] or pairs
         reply, status = good[0]
         return reply, status
@@ -126,11 +131,16 @@ def find_status(text: str, reply: str | None = None) -> str | None:
 
 def find_reply(text: str) -> str | None:
     """The basic reply code the remote server gave (550, 421...), preferring one before an enhanced code."""
+    success = None
     for rx in (_REPLY_BEFORE_STATUS, _REPLY_AT_START, _REPLY_AFTER_MARK, _REPLY_LOOSE):
         for m in rx.finditer(text):
-            if m.group(1) in REPLY_CODES:
-                return m.group(1)
-    return None
+            code = m.group(1)
+            if code not in REPLY_CODES:
+                continue
+            if code[0] in "45":
+                return code
+            success = success or code
+    return success
 
 
 def prefer_status(field: str | None, in_text: str | None, reply: str | None = None) -> str | None:

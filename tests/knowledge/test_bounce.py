@@ -408,3 +408,11 @@ def test_base64_encoded_report_is_decoded():
     )
     r = parse(raw.encode()).results[0]
     assert (r.recipient, r.reason) == ("enc@corp-example.org", "mailboxfull")
+
+
+def test_postfix_smtpd_transcript_notice():
+    parsed = sample("postfix_smtpd_notice.eml")
+    r = only(parsed)
+    # The MAIL FROM address is the sender; the failure, not the 250s before it, gives the codes.
+    assert r.recipient == "nobody@example-corp.jp"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.1.1", "userunknown")
