@@ -32,7 +32,6 @@ _COMMANDS = (
         ),
         None,
     ),
-    (re.compile(r"^\s*>>>\s*(rcpt|mail|data|helo|ehlo|lhlo|starttls|auth|quit)\b", re.I | re.M), None),
     (re.compile(r"did not like our (rcpt to|mail from|data|helo|ehlo)", re.I), None),
     (re.compile(r"\[(rcpt_to|mail_from|data)\]", re.I), None),
     (re.compile(r"(?:error following|smtp:|in response to) ?(rcpt|mail|data|helo|ehlo)\b", re.I), None),
@@ -61,8 +60,27 @@ def _norm_command(word: str) -> str:
     return w.split()[0]
 
 
+_SENT_CMD = re.compile(r"(?:>>>|\bIn:)\s*(rcpt|mail|data|helo|ehlo|lhlo|starttls|auth|quit)\b", re.I)
+_FAILED_REPLY = re.compile(r"(?:<<<|\bOut:)\s*[45]\d\d\b")
+
+
+def _transcript_command(text: str) -> str | None:
+    """In a ">>> command / <<< reply" transcript, the last command sent before the first failure."""
+    fail = _FAILED_REPLY.search(text)
+    if not fail:
+        return None
+    last = None
+    for m in _SENT_CMD.finditer(text, 0, fail.start()):
+        last = m.group(1)
+    return _norm_command(last) if last and last.lower() != "quit" else None
+
+
 def find_command(text: str) -> str | None:
     """The SMTP command the rejection answered (RCPT, MAIL, DATA, HELO/EHLO, CONN), when the text says."""
+    if ">>>" in text or "In:" in text:
+        found = _transcript_command(text)
+        if found:
+            return found
     for rx, fixed in _COMMANDS:
         m = rx.search(text)
         if m:
