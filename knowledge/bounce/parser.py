@@ -107,10 +107,11 @@ def _parse(data: bytes | str, max_bytes: int) -> ParsedInput:
         raw = raw[3:]
     text = data if text_input and not truncated else decode_bytes(raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.startswith("From ") and not text.startswith("From:"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+    if _MBOX_FROM.match(text):
+        # An mbox "From " separator line before the headers.
+        text = text.split("\n", 1)[1]
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    if "```" in text:
+    if "```" in text and (text.lstrip().startswith("```") or not _is_email(text)):
         text = re.sub(r"^[ \t]*```[^\n`]{0,40}$", "", text, flags=re.M).replace("```", "\n").strip("\n")
         raw = text.encode("utf-8", "surrogateescape")
     email_like = _is_email(text)
@@ -129,6 +130,9 @@ def _parse(data: bytes | str, max_bytes: int) -> ParsedInput:
     return result
 
 
+_MBOX_FROM = re.compile(r"From [^\n]{0,200}\n[A-Za-z][A-Za-z0-9\-]{0,60}:")
+
+
 def _is_email(text: str) -> bool:
     """A header block at the top with at least two headers every message has (not DSN fields alone)."""
     head = text.lstrip("\n")[:6000]
@@ -143,7 +147,7 @@ def _is_email(text: str) -> bool:
 
 _BOUNCE_FROM = re.compile(
     r"mailer-daemon|mail-daemon|mailerdaemon|postmaster|mail delivery (?:system|subsystem)|"
-    r"mail administrator|ndr administrator|mdaemon|mail\.delivery\.system|interscan|notes|mmsc",
+    r"mail administrator|ndr administrator|mdaemon|mail\.delivery\.system",
     re.I,
 )
 _BOUNCE_SUBJECT = re.compile(
@@ -220,7 +224,7 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
                 return inner
         if results:
             return ParsedInput("ndr", results, notes)
-    if _is_autoreply(top, from_hdr, subject) and not bouncy:
+    if _is_autoreply(top, from_hdr, subject, joined) and not bouncy:
         return ParsedInput("autoreply", [reports.autoreply(top, from_hdr, subject, joined)], notes)
     if reports.FEEDBACK_SUBJECT.search(subject) and parts.attached:
         return ParsedInput("feedback", reports.feedback(parts, original), notes)
@@ -290,13 +294,17 @@ def _is_bounce(top: Message, from_hdr: str, subject: str, body: str, returned: b
 
 
 def _has_code(text: str) -> bool:
-    return bool(smtp.find_statuses(text[:20000])) or smtp.find_reply(text[:20000]) is not None
+    """A failure reply code or enhanced status (4xx/5xx) somewhere in the text."""
+    reply, status = smtp.find_codes(text[:20000])
+    return (reply or "")[:1] in ("4", "5") or (status or "")[:1] in ("4", "5")
 
 
-def _is_autoreply(top: Message, from_hdr: str, subject: str) -> bool:
+def _is_autoreply(top: Message, from_hdr: str, subject: str, body: str = "") -> bool:
     auto = mime.header(top, "Auto-Submitted").lower()
-    if auto.startswith("auto-replied") or auto.startswith("auto-generated"):
+    if auto.startswith("auto-replied"):
         return True
+    if auto.startswith("auto-generated") and words("vacation", squash(body[:3000]).lower()):
+        return True  # auto-generated covers any robot; only an absence notice is an auto-reply
     if mime.header(top, "X-Autoreply") or mime.header(top, "X-Autorespond"):
         return True
     if mime.header(top, "Precedence").lower() == "auto_reply":

@@ -416,3 +416,19 @@ def test_postfix_smtpd_transcript_notice():
     # The MAIL FROM address is the sender; the failure, not the 250s before it, gives the codes.
     assert r.recipient == "nobody@example-corp.jp"
     assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.1.1", "userunknown")
+
+
+def test_auto_generated_notification_is_not_a_vacation_reply():
+    raw = (
+        "From: Build Robot <ci@tools-example.org>\nTo: dev@tools-example.org\nSubject: Nightly build passed\n"
+        "Date: Mon, 1 Jul 2024 03:00:00 +0000\nMessage-ID: <build-99@tools-example.org>\n"
+        "Auto-Submitted: auto-generated\n\nAll 412 tests passed in 250 seconds.\n"
+    )
+    parsed = parse(raw)
+    assert parsed.kind == "message"
+    assert parsed.results == []
+
+
+def test_a_paste_starting_with_from_keeps_its_first_line():
+    r = only(parse("From the relay log: 550 5.1.1 <gone@corp-example.org>: Recipient address rejected"))
+    assert (r.recipient, r.reason) == ("gone@corp-example.org", "userunknown")
