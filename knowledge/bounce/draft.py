@@ -135,7 +135,8 @@ def _informative(text: str) -> bool:
     return len(_WORD.findall(text[:400])) >= 2
 
 
-def finish(d: Draft, original: Original, reporting: str | None) -> BounceResult:
+def _texts(d: Draft) -> tuple[str, str]:
+    """(main, full): the report's own diagnostic for the recipient, and everything said about it."""
     diag_raw = d.diagnostic or ""
     extra = "\n".join(x for x in d.extra if x)
     if diag_raw and extra and squash(extra).lower() != squash(diag_raw).lower():
@@ -143,25 +144,30 @@ def finish(d: Draft, original: Original, reporting: str | None) -> BounceResult:
     else:
         combined = diag_raw or extra
     combined = _dedupe_lines(combined[: DIAG_LIMIT * 4])
-    full = squash(smtp.strip_continuations(combined))[:DIAG_LIMIT]
-    full = _dedupe_repeats(full)
+    full = _dedupe_repeats(squash(smtp.strip_continuations(combined))[:DIAG_LIMIT])
     main = squash(smtp.strip_continuations(diag_raw))[:DIAG_LIMIT] if diag_raw else ""
     # The report's own Diagnostic-Code speaks for the recipient; the human-readable text only fills in
     # what it leaves out (the command, the remote host) or stands in when it says nothing useful.
-    if _informative(main):
-        low = main.lower()
-        reply, in_text = smtp.find_codes(main)
-        if full != main and (not in_text or in_text.endswith(".0.0") or not reply or reply.endswith("00")):
-            # A vague Diagnostic-Code ("550 5.0.0 ..."): the human-readable part may quote the reply whole.
-            more_reply, more_status = smtp.find_codes(full)
-            if more_status and not more_status.endswith(".0.0") and (not in_text or in_text.endswith(".0.0")):
-                in_text = more_status
-            if more_reply and not more_reply.endswith("00") and (not reply or reply.endswith("00")):
-                reply = more_reply
-    else:
-        main = full
-        low = full.lower()
-        reply, in_text = smtp.find_codes(full)
+    return (main if _informative(main) else full), full
+
+
+def _codes(main: str, full: str) -> tuple[str | None, str | None]:
+    reply, status = smtp.find_codes(main)
+    if full != main and (not status or status.endswith(".0.0") or not reply or reply.endswith("00")):
+        # A vague Diagnostic-Code ("550 5.0.0 ..."): the human-readable part may quote the reply whole.
+        more_reply, more_status = smtp.find_codes(full)
+        if more_status and not more_status.endswith(".0.0") and (not status or status.endswith(".0.0")):
+            status = more_status
+        if more_reply and not more_reply.endswith("00") and (not reply or reply.endswith("00")):
+            reply = more_reply
+    return reply, status
+
+
+def finish(d: Draft, original: Original) -> BounceResult:
+    """Work out codes, remote host, provider, reason, IPs and domains, and build the result."""
+    main, full = _texts(d)
+    low = main.lower()
+    reply, in_text = _codes(main, full)
     status = smtp.prefer_status(d.status, in_text, reply)
     command = d.command or smtp.find_command(full)
     remote_host, remote_ip = _remote_from_text(full)

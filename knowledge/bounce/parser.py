@@ -361,7 +361,7 @@ def _text_ndr(
     drafts = _drafts_from_text(note_text, exclude, failed, embedded, original)
     if not drafts:
         return []
-    return [finish(d, original, None) for d in drafts]
+    return [finish(d, original) for d in drafts]
 
 
 def _drafts_from_text(
@@ -505,7 +505,7 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
     exclude = {a.lower() for a in (original.sender, original.envelope_sender) if a}
     if embedded:
         drafts = _drafts_from_text(note_text, exclude, [], embedded, original)
-        return ParsedInput("dsn", [finish(d, original, None) for d in drafts], notes)
+        return ParsedInput("dsn", [finish(d, original) for d in drafts], notes)
     has_code = _has_code(note_text)
     bouncy = bool(_BOUNCE_BODY.search(note_text[:20000]))
     short = squash(note_text[:3000]).lower() if len(note_text) < 3000 else ""
@@ -520,7 +520,7 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
         if kind == "smtp":
             for d in drafts:
                 d.diagnostic = d.diagnostic if d.recipient else squash(ndr.meaningful(note_text))
-        return ParsedInput(kind, [finish(d, original, None) for d in drafts], notes)
+        return ParsedInput(kind, [finish(d, original) for d in drafts], notes)
     low = squash(note_text[:5000]).lower()
     if words("vacation", low):
         res = BounceResult(action="autoreply", reason="vacation", diagnostic=squash(note_text)[:500])

@@ -45,22 +45,21 @@ def typed(value: str) -> tuple[str | None, str]:
 
 
 def dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
-    blocks = _split_recipients(parts.dsn)
-    per_message: list[tuple[str, str]] = []
+    """One result per recipient block of a message/delivery-status part, with what the human-readable
+    part says about the same recipient (the SMTP command, the remote host) added."""
     recipients: list[list[tuple[str, str]]] = []
-    for items in blocks:
+    for items in _split_recipients(parts.dsn):
         names = {k.lower() for k, _ in items}
         if names & {"final-recipient", "original-recipient", "x-actual-recipient"}:
             recipients.append(items)
-        elif names & {"action", "status", "diagnostic-code"} and recipients:
-            recipients[-1] = recipients[-1] + items
         elif names & {"action", "status", "diagnostic-code"}:
-            recipients.append(items)
-        else:
-            per_message.extend(items)
+            # Fields that lost their recipient line belong to the block before them.
+            if recipients:
+                recipients[-1] = recipients[-1] + items
+            else:
+                recipients.append(items)
     if not recipients:
         return []
-    reporting = typed(_field(per_message, "Reporting-MTA"))[1] or None
     notification = "\n".join(parts.texts)[:TEXT_LIMIT]
     note_text, _ = ndr.split_returned(ndr.unquote(notification))
     exclude = exclusions(parts, original)
@@ -82,7 +81,8 @@ def dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
             )
         dtype, diag = typed(_field(items, "Diagnostic-Code"))
         status = status_field(_field(items, "Status"))
-        remote = typed(_field(items, "Remote-MTA"))[1].strip("[] ") or None
+        remote_field = typed(_field(items, "Remote-MTA"))[1].split()
+        remote = remote_field[0].strip("[]") if remote_field else None
         action = _field(items, "Action").strip().lower().split(" ")[0] or None
         d = Draft(
             recipient=rcpt,
@@ -106,7 +106,7 @@ def dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
         elif len(recipients) == 1 and note_text.strip():
             d.extra.append(ndr.meaningful(note_text))
         drafts.append(d)
-    results = [finish(d, original, reporting) for d in drafts]
+    results = [finish(d, original) for d in drafts]
     return results
 
 
@@ -284,7 +284,7 @@ def ses(text: str, original: Original) -> list[BounceResult]:
                 )
             )
         return out
-    return [finish(d, orig, None) for d in drafts]
+    return [finish(d, orig) for d in drafts]
 
 
 # --- auto-replies -------------------------------------------------------------------------------------------
