@@ -26,6 +26,13 @@ from knowledge.bounce.textutil import (
 )
 
 DEFAULT_MAX_BYTES = 5_000_000
+_LONG_NOTE = (
+    "The text is long: only lines with an SMTP failure code or bounce wording were read, "
+    f"up to {TEXT_LIMIT:,} characters."
+)
+_FAILURE_LINE = re.compile(
+    r"(?<![\w.])[45]\d\d[ \-]|(?<![\w.])[45]\.\d{1,3}\.\d{1,3}|bounced|undeliver|reject|denied|fail", re.I
+)
 
 
 def parse(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedInput:
@@ -205,7 +212,10 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
         results = reports.dsn(parts, original)
         if results:
             return ParsedInput("dsn", results, notes)
-    joined = "\n".join(parts.texts)[:TEXT_LIMIT]
+    joined = "\n".join(parts.texts)
+    if len(joined) > TEXT_LIMIT:
+        joined = joined[:TEXT_LIMIT]
+        notes.append(f"The report's text is long; only its first {TEXT_LIMIT:,} characters were read.")
     if '"notificationType"' in joined or '"bounceType"' in joined:
         results = reports.ses(joined, original)
         if results:
@@ -490,6 +500,11 @@ _PASTE_REASONS = (
 
 
 def _parse_text(text: str, notes: list[str]) -> ParsedInput:
+    if len(text) > TEXT_LIMIT:
+        # A long paste (a log, say): keep the lines that carry a failure, wherever they are.
+        kept = [ln for ln in text.split("\n") if _FAILURE_LINE.search(ln)]
+        text = "\n".join(kept)
+        notes.append(_LONG_NOTE)
     text = ndr.unquote(text[: TEXT_LIMIT * 5])
     note_text, returned = ndr.split_returned(text[:TEXT_LIMIT])
     original = Original()
