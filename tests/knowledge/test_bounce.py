@@ -353,9 +353,14 @@ def test_hundred_thousand_line_paste():
         f"Jun 12 09:{i % 60:02d}:00 relay postfix/qmgr[1]: ABC{i}: removed\n" for i in range(100_000)
     )
     text += "550 5.7.1 <x@corp-example.org>: Relay access denied\n"
-    parsed = bounded(parse, text)
-    assert isinstance(parsed, ParsedInput)
-    assert parsed.results
+    # Within the size limit, the one failing line is found at the end of the paste.
+    parsed = bounded(parse, text, max_bytes=10_000_000)
+    r = only(parsed)
+    assert (r.recipient, r.reason) == ("x@corp-example.org", "norelaying")
+    assert any("only lines with an SMTP failure code" in n for n in parsed.notes)
+    # Past the default limit the paste is cut, and the answer says so.
+    cut = bounded(parse, text)
+    assert cut.truncated and cut.results and "only the first" in cut.results[0].note
 
 
 @pytest.mark.parametrize(
