@@ -17,7 +17,6 @@ MAX_PARTS = 300
 _TAG = re.compile(r"<[^<>]{0,2000}>")
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _HTML_BREAK = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d)\b[^>]{0,200}>", re.I)
-_HTML_DROP = re.compile(r"<(style|script|head)\b.{0,20000}?</\1\s*>", re.I | re.S)
 
 
 @dataclass
@@ -66,8 +65,34 @@ def part_text(part: Message) -> str:
     return decode_bytes(payload, charset)
 
 
+def _drop_blocks(html: str) -> str:
+    """Remove <style>, <script> and <head> elements with their content, in one pass."""
+    low = html.lower()
+    out: list[str] = []
+    pos = 0
+    # Where each opening tag next occurs at or after pos (-1: nowhere); refreshed only when passed, so
+    # the whole scan stays linear however many blocks there are.
+    nxt = {tag: low.find(f"<{tag}") for tag in ("style", "script", "head")}
+    while True:
+        for tag, at in nxt.items():
+            if 0 <= at < pos:
+                nxt[tag] = low.find(f"<{tag}", pos)
+        live = [(at, tag) for tag, at in nxt.items() if at >= 0]
+        if not live:
+            break
+        i, tag = min(live)
+        end = low.find(f"</{tag}", i)
+        if end < 0:
+            break
+        close = low.find(">", end)
+        out.append(html[pos:i])
+        pos = (close + 1) if close >= 0 else len(html)
+    out.append(html[pos:])
+    return " ".join(out)
+
+
 def html_to_text(html: str) -> str:
-    html = _HTML_DROP.sub(" ", html)
+    html = _drop_blocks(html)
     html = _HTML_BREAK.sub("\n", html)
     text = _TAG.sub(" ", html)
     import html as _html

@@ -39,7 +39,6 @@ _RETURNED_PREFIXES = (
     "undelivered message headers",
     "message header",
 )
-_RETURNED_ANCHORED = re.compile(r"^[\s\-=*_>]*([^\n]{0,90})$")
 _HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9\-]{1,40}):[ \t]?\S?")
 _STRONG_HEADERS = frozenset(
     {
@@ -269,7 +268,11 @@ class Block:
 
 _BARE_REST = re.compile(r"^[\s:;,.<>\"']*(?:on \w|\[|\(|$)", re.I)
 _SUMMARY_LINE = re.compile(r"^\s*(?:to|from|cc|bcc|reply-to|return-path|sender|subject|date|sent)\s*:", re.I)
-_ADDR_TOKEN = re.compile(r"<?(?:mailto:)?[^\s<>()\[\]\"',;]*@[^\s<>()\[\]\"',;]+>?")
+# An address token with its brackets. It can only start at a token boundary and every run is bounded,
+# so a long unbroken word costs one attempt, not one per character.
+_ADDR_TOKEN = re.compile(
+    r"(?<![^\s<>()\[\]\"',;:])<?(?:mailto:)?[^\s<>()\[\]\"',;@]{0,64}@[^\s<>()\[\]\"',;]{1,255}>?"
+)
 
 
 def _indent(line: str) -> int:

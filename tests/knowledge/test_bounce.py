@@ -386,6 +386,9 @@ def test_hundred_thousand_line_paste():
         "host x[" * 30_000,
         "X-A: b\n" * 30_000,
         "\n" * 200_000,
+        "Undeliverable to x@corp-example.org " + "b" * 200_000,
+        "x@corp-example.org " * 20_000,
+        "(" * 100_000 + "@",
     ],
     ids=lambda p: repr(p[:12]),
 )
@@ -396,6 +399,20 @@ def test_adversarial_strings_finish(payload: str):
         for r in parsed.results:
             if r.reason == "undefined":
                 assert r.note
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["<head" * 100_000, "<style></style>" * 50_000, "<script>" * 50_000 + "</script>", "<" * 200_000],
+    ids=["open-heads", "many-styles", "nested-scripts", "angles"],
+)
+def test_adversarial_html_parts_finish(html: str):
+    raw = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.corp-example.org>\nTo: a@corp-example.org\n"
+        "Subject: Undeliverable\nMIME-Version: 1.0\nContent-Type: text/html\n\n" + html
+    )
+    parsed = bounded(parse, raw)
+    assert isinstance(parsed, ParsedInput)
 
 
 def test_never_raises_on_garbage_mime():
