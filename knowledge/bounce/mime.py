@@ -46,7 +46,13 @@ def load(data: bytes) -> tuple[Message | None, str | None]:
 
 
 def part_text(part: Message) -> str:
-    """A leaf part's text: transfer encoding undone (broken base64 is kept as is), charset applied."""
+    """A leaf part's text: transfer encoding undone (broken base64 is kept as is), charset applied,
+    line endings made "\n"."""
+    text = _part_text(part)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _part_text(part: Message) -> str:
     try:
         payload = part.get_payload(decode=True)
     except Exception:

@@ -454,3 +454,10 @@ def test_auto_generated_notification_is_not_a_vacation_reply():
 def test_a_paste_starting_with_from_keeps_its_first_line():
     r = only(parse("From the relay log: 550 5.1.1 <gone@corp-example.org>: Recipient address rejected"))
     assert (r.recipient, r.reason) == ("gone@corp-example.org", "userunknown")
+
+
+def test_crlf_line_endings_read_the_same():
+    raw = (SAMPLES / "exim_two_recipients.eml").read_bytes()
+    lf = {(r.recipient, r.reason, r.enhanced_code) for r in parse(raw).results}
+    crlf = {(r.recipient, r.reason, r.enhanced_code) for r in parse(raw.replace(b"\n", b"\r\n")).results}
+    assert lf == crlf and len(lf) == 2
