@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import threading
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.settings import Settings
 from checks.dns import Resolver
@@ -23,6 +25,60 @@ if TYPE_CHECKING:
     from incidents.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class CoreLoop:
+    """A second event loop, in its own thread, for the checks, the parsing and the rendering.
+
+    The loop that answers Slack then only parses requests and acks them: a hundred checks running at
+    once cannot hold an ack back behind their DNS and CPU work (the interpreter hands the thread
+    answering Slack its turn every few milliseconds). Started on first use; `close()` stops it.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def serve() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                self._thread = threading.Thread(target=serve, name="deliverability-core", daemon=True)
+                self._thread.start()
+                ready.wait()
+                self._loop = loop
+            return self._loop
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` on the core loop; cancelling the caller cancels it there too."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._start())
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread, self._loop = self._loop, self._thread, None
+        if loop is None or thread is None:
+            return
+
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 class KeptAnswers:
@@ -35,16 +91,19 @@ class KeptAnswers:
         self.limit = limit
         self.ttl = ttl
         self._items: OrderedDict[str, tuple[float, str, str]] = OrderedDict()
+        self._lock = threading.Lock()  # put on the core loop's thread, get on the Slack one
 
     def put(self, title: str, text: str) -> str:
         key = secrets.token_urlsafe(9)
-        self._items[key] = (time.monotonic(), title, text)
-        while len(self._items) > self.limit:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = (time.monotonic(), title, text)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
         return key
 
     def get(self, key: str) -> tuple[str, str] | None:
-        item = self._items.get(key)
+        with self._lock:
+            item = self._items.get(key)
         if item is None or time.monotonic() - item[0] > self.ttl:
             return None
         return item[1], item[2]
@@ -56,6 +115,8 @@ class Services:
     kb: KnowledgeBase
     store: Store | None = None
     kept: KeptAnswers = field(default_factory=KeptAnswers)
+    core: CoreLoop = field(default_factory=CoreLoop)
+    background: set[asyncio.Task] = field(default_factory=set)
 
     @classmethod
     def create(cls, settings: Settings, *, with_store: bool = True) -> Services:
@@ -72,12 +133,30 @@ class Services:
 
         return await asyncio.to_thread(diagnose, text, kb=self.kb, max_bytes=self.settings.max_input_bytes)
 
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run core work (checks, parsing, rendering) away from the loop that acks Slack."""
+        return await self.core.run(coro)
+
+    def track(self, task: asyncio.Task) -> None:
+        """Keep a reference to work that outlives its request, so it is not lost or collected early."""
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def drain(self, within: float) -> int:
+        """Wait up to `within` seconds for tracked work to finish; returns how many were still running."""
+        pending = set(self.background)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=within)
+        return len(pending)
+
     def close(self) -> None:
-        if self.store is not None and hasattr(self.store, "close"):
+        self.core.close()
+        if self.store is not None:
             self.store.close()
 
 
 def open_store(settings: Settings) -> Store:
+    """The SQLite database at DATABASE_PATH, with the incident window, masking and retention settings."""
     from incidents.store import Store
 
-    return Store.open(settings.database_path)
+    return Store.from_settings(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -19,21 +20,41 @@ from bot.render_blocks import (
     incidents_message,
     note_view,
     problem_message,
-    render,
 )
+from handlers.errors import later
 from handlers.home import publish_home
-from handlers.reply import attach_full_text, post_in_thread, post_or_respond
+from handlers.reply import answer_message, attach_full_text, post_in_thread, post_or_respond
+
+Work = Callable[..., Coroutine[Any, Any, None]]
 
 
 def register(app) -> None:
-    app.action(ActionId.RERUN)(on_rerun)
-    app.action(ActionId.CHECK_IP)(on_check_subject)
-    app.action(ActionId.CHECK_DOMAIN)(on_check_subject)
-    app.action(ActionId.SHOW_ALL)(on_show_all)
-    app.action(ActionId.LOG_INCIDENT)(on_log_incident)
-    app.action(ActionId.RESOLVE)(on_resolve)
-    app.action(ActionId.ADD_NOTE)(on_add_note)
+    app.action(ActionId.RERUN)(acked(rerun))
+    app.action(ActionId.CHECK_IP)(acked(check_subject))
+    app.action(ActionId.CHECK_DOMAIN)(acked(check_subject))
+    app.action(ActionId.SHOW_ALL)(acked(show_all))
+    app.action(ActionId.LOG_INCIDENT)(acked(log_incident))
+    app.action(ActionId.RESOLVE)(acked(resolve))
+    app.action(ActionId.ADD_NOTE)(acked(add_note))
     app.view(CallbackId.ADD_NOTE)(on_note_submitted)
+
+
+def acked(work: Work) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A button listener: ack at once, then `work(action, body, client, respond, services)` in the
+    background (a modal's trigger_id is valid for 3 seconds, which the work has from here)."""
+
+    async def listener(ack, action, body, context, client, respond, services) -> None:
+        await ack()
+        later(
+            work(action, body, client, respond, services),
+            body=body,
+            context=context,
+            client=client,
+            services=services,
+        )
+
+    listener.__name__ = f"on_{work.__name__}"
+    return listener
 
 
 def where(body: dict[str, Any]) -> tuple[str, str | None, bool]:
@@ -50,23 +71,17 @@ def where(body: dict[str, Any]) -> tuple[str, str | None, bool]:
     return channel, root, bool(container.get("is_ephemeral"))
 
 
-def _answer(answer, services):
-    return render(answer, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put)
-
-
-async def on_rerun(ack, action, body, client, respond, services) -> None:
-    await ack()
+async def rerun(action, body, client, respond, services) -> None:
     request = slash.parse(action.get("value") or "")
     await respond(replace_original=True, **checking_message(request).payload())
-    message = _answer(await slash.execute(request, services), services)
+    message = await answer_message(request, services)
     await respond(replace_original=True, **message.payload())
     channel, root, ephemeral = where(body)
     if not ephemeral:
         await attach_full_text(client, channel, root, message)
 
 
-async def on_check_subject(ack, action, body, client, respond, services) -> None:
-    await ack()
+async def check_subject(action, body, client, respond, services) -> None:
     sub = "ip" if action["action_id"] == ActionId.CHECK_IP else "check"
     request = slash.Request(sub, target=action.get("value") or "")
     channel, root, ephemeral = where(body)
@@ -76,7 +91,7 @@ async def on_check_subject(ack, action, body, client, respond, services) -> None
             ts = await post_in_thread(client, channel, root, checking_message(request))
         except SlackApiError:
             ts = None  # not allowed to post there: answer through the response_url below
-    message = _answer(await slash.execute(request, services), services)
+    message = await answer_message(request, services)
     if ts:
         await client.chat_update(channel=channel, ts=ts, **message.payload())
         await attach_full_text(client, channel, root, message)
@@ -89,15 +104,13 @@ async def on_check_subject(ack, action, body, client, respond, services) -> None
         )
 
 
-async def on_show_all(ack, action, body, client, services) -> None:
-    await ack()
+async def show_all(action, body, client, respond, services) -> None:
     kept = services.kept.get(action.get("value") or "")
     title, text = kept if kept else ("Full answer", None)
     await client.views_open(trigger_id=body["trigger_id"], view=full_text_view(title, text))
 
 
-async def on_log_incident(ack, action, body, client, respond, services) -> None:
-    await ack()
+async def log_incident(action, body, client, respond, services) -> None:
     channel, root, ephemeral = where(body)
     if services.store is None:
         await respond(
@@ -116,8 +129,7 @@ async def on_log_incident(ack, action, body, client, respond, services) -> None:
     await post_or_respond(client, respond, channel, root, message, private=ephemeral)
 
 
-async def on_resolve(ack, action, body, client, respond, services) -> None:
-    await ack()
+async def resolve(action, body, client, respond, services) -> None:
     user = (body.get("user") or {}).get("id")
     incident = await asyncio.to_thread(
         services.store.set_status, int(action["value"]), "resolved", actor=user
@@ -139,8 +151,7 @@ async def _refresh(body, incident, client, respond, services) -> None:
     await respond(replace_original=True, **message.payload())
 
 
-async def on_add_note(ack, action, body, client, services) -> None:
-    await ack()
+async def add_note(action, body, client, respond, services) -> None:
     metadata = {
         "response_url": body.get("response_url"),
         "home": (body.get("container") or {}).get("type") == "view",
@@ -148,12 +159,22 @@ async def on_add_note(ack, action, body, client, services) -> None:
     await client.views_open(trigger_id=body["trigger_id"], view=note_view(int(action["value"]), metadata))
 
 
-async def on_note_submitted(ack, view, body, client, services) -> None:
+async def on_note_submitted(ack, view, body, context, client, services) -> None:
     value = view["state"]["values"].get(BlockId.NOTE_INPUT, {}).get(NOTE_ACTION, {}).get("value") or ""
     if not value.strip():
         await ack(response_action="errors", errors={BlockId.NOTE_INPUT: "Write the note first."})
         return
     await ack()
+    later(
+        save_note(view, body, value, client, services),
+        body=body,
+        context=context,
+        client=client,
+        services=services,
+    )
+
+
+async def save_note(view, body, value: str, client, services) -> None:
     metadata = json.loads(view.get("private_metadata") or "{}")
     user = (body.get("user") or {}).get("id")
     incident = await asyncio.to_thread(

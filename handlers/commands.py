@@ -8,14 +8,15 @@ from bot import slash
 from bot.ids import COMMAND
 from bot.render_blocks import checking_message, render
 from bot.slack_text import unescape
-from handlers.reply import attach_full_text
+from handlers.errors import later
+from handlers.reply import answer_message, attach_full_text
 
 
 def register(app: AsyncApp) -> None:
     app.command(COMMAND)(on_command)
 
 
-async def on_command(ack, command, respond, client, services) -> None:
+async def on_command(ack, command, body, context, respond, client, services) -> None:
     request = slash.parse(unescape(command.get("text") or ""))
     private = request.is_private(services.settings.response_private)
     response_type = "ephemeral" if private else "in_channel"
@@ -25,10 +26,11 @@ async def on_command(ack, command, respond, client, services) -> None:
         await ack(response_type="ephemeral", **render(answer, services.kb).payload())
         return
     await ack(response_type=response_type, **checking_message(request).payload())
-    answer = await slash.execute(request, services)
-    message = render(
-        answer, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
-    )
-    await respond(response_type=response_type, replace_original=True, **message.payload())
-    if not private:
-        await attach_full_text(client, command.get("channel_id") or "", None, message)
+
+    async def finish() -> None:
+        message = await answer_message(request, services)
+        await respond(response_type=response_type, replace_original=True, **message.payload())
+        if not private:
+            await attach_full_text(client, command.get("channel_id") or "", None, message)
+
+    later(finish(), body=body, context=context, client=client, services=services)

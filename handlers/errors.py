@@ -3,8 +3,11 @@ in the log under the same id, and a 200 so Slack does not retry the request into
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Coroutine
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -48,3 +51,16 @@ async def on_error(error, body, context, client, response) -> BoltResponse | Non
     if response is not None:
         return BoltResponse(status=200, body="")
     return None
+
+
+def later(work: Coroutine[Any, Any, Any], *, body, context, client, services) -> None:
+    """Finish a listener's work after Slack has its answer: the task is tracked by `services` (a
+    shutdown waits for it) and an exception in it reaches the user like any other, with an id."""
+
+    async def run() -> None:
+        try:
+            await work
+        except Exception as error:
+            await on_error(error, body, context, client, None)
+
+    services.track(asyncio.ensure_future(run()))

@@ -5,16 +5,23 @@ from __future__ import annotations
 import asyncio
 
 from bot.render_blocks import home_view
+from handlers.errors import later
 
 
 def register(app) -> None:
     app.event("app_home_opened")(on_home_opened)
 
 
-async def on_home_opened(event, client, services) -> None:
+async def on_home_opened(event, body, context, client, services) -> None:
     if event.get("tab", "home") != "home":
         return
-    await publish_home(client, services, event["user"])
+    later(
+        publish_home(client, services, event["user"]),
+        body=body,
+        context=context,
+        client=client,
+        services=services,
+    )
 
 
 async def publish_home(client, services, user_id: str) -> None:

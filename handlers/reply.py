@@ -8,9 +8,37 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.render_blocks import Message
+from bot import slash
+from bot.render_blocks import Message, diagnoses_message, render
+from bot.triage import is_bounce
 
 log = logging.getLogger(__name__)
+
+
+async def answer_message(request: slash.Request, services) -> Message:
+    """Run a request and render its answer, on the core loop (never on the loop that acks Slack)."""
+
+    async def work() -> Message:
+        answer = await slash.execute(request, services)
+        return render(
+            answer, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
+        )
+
+    return await services.run(work())
+
+
+async def diagnosis_message(text: str, services) -> Message | None:
+    """The diagnosis of a pasted text as a message, or None when the text holds no bounce."""
+
+    async def work() -> Message | None:
+        diagnoses = await services.diagnose(text) if text.strip() else []
+        if not any(is_bounce(d) for d in diagnoses):
+            return None
+        return diagnoses_message(
+            diagnoses, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
+        )
+
+    return await services.run(work())
 
 
 async def attach_full_text(

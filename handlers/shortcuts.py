@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot import triage
 from bot.ids import CallbackId
-from bot.render_blocks import diagnoses_message, problem_message
-from bot.triage import is_bounce
-from handlers.reply import post_or_respond
+from bot.render_blocks import problem_message
+from handlers.errors import later
+from handlers.reply import diagnosis_message, post_or_respond
 from handlers.threads import bounce_text
 
 
@@ -14,13 +14,23 @@ def register(app) -> None:
     app.shortcut(CallbackId.DIAGNOSE_BOUNCE)(on_diagnose_bounce)
 
 
-async def on_diagnose_bounce(ack, shortcut, client, context, respond, services) -> None:
+async def on_diagnose_bounce(ack, shortcut, body, client, context, respond, services) -> None:
     await ack()
+    later(
+        diagnose(shortcut, client, context, respond, services),
+        body=body,
+        context=context,
+        client=client,
+        services=services,
+    )
+
+
+async def diagnose(shortcut, client, context, respond, services) -> None:
     message = shortcut.get("message") or {}
     channel = (shortcut.get("channel") or {}).get("id") or ""
     text = await bounce_text(message, client, context, services)
-    diagnoses = await services.diagnose(text) if text.strip() else []
-    if not any(is_bounce(d) for d in diagnoses):
+    answer = await diagnosis_message(text, services)
+    if answer is None:
         await respond(
             response_type="ephemeral",
             replace_original=False,
@@ -29,9 +39,6 @@ async def on_diagnose_bounce(ack, shortcut, client, context, respond, services) 
             ).payload(),
         )
         return
-    answer = diagnoses_message(
-        diagnoses, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
-    )
     await post_or_respond(
         client,
         respond,

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot import triage
-from bot.render_blocks import Message, diagnoses_message, mrkdwn
-from bot.triage import is_bounce
-from handlers.reply import post_in_thread
+from bot.render_blocks import mrkdwn
+from handlers.errors import later
+from handlers.reply import diagnosis_message, post_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,28 @@ def register(app) -> None:
     app.event("message")(on_message)
 
 
-async def on_mention(event, client, context, services) -> None:
+async def on_mention(event, body, client, context, services) -> None:
+    later(
+        mention(event, client, context, services),
+        body=body,
+        context=context,
+        client=client,
+        services=services,
+    )
+
+
+async def on_message(event, body, client, context, services) -> None:
+    later(
+        message(event, client, context, services),
+        body=body,
+        context=context,
+        client=client,
+        services=services,
+    )
+
+
+async def mention(event, client, context, services) -> None:
+    """Follow the thread from now on; diagnose the mention itself when it carries a bounce."""
     channel, root = event["channel"], triage.thread_root(event)
     if services.store is not None:
         await asyncio.to_thread(services.store.remember_thread, channel, root)
@@ -40,7 +61,8 @@ async def on_mention(event, client, context, services) -> None:
     )
 
 
-async def on_message(event, client, context, services) -> None:
+async def message(event, client, context, services) -> None:
+    """Diagnose the message in its thread when it is a bounce posted where the bot answers."""
     watched = False
     if event.get("thread_ts") and services.store is not None:
         watched = await asyncio.to_thread(
@@ -64,12 +86,9 @@ async def diagnose_into_thread(text: str, channel: str, root: str, client, servi
     """Post a diagnosis in the thread when the text is a bounce; False (and silence) when it is not."""
     if not triage.looks_like_bounce(text):
         return False
-    diagnoses = await services.diagnose(text)
-    if not any(is_bounce(d) for d in diagnoses):
+    message = await diagnosis_message(text, services)
+    if message is None:
         return False
-    message: Message = diagnoses_message(
-        diagnoses, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
-    )
     await post_in_thread(client, channel, root, message)
     return True
 

@@ -38,12 +38,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:
-    from bot.app import build_app, start_digest, web_app
+    from bot.app import build_app, start_digest, tune_for_serving, web_app
     from bot.services import Services
 
     services = Services.create(settings)
     try:
         app = build_app(settings, services, mode="http")
+        tune_for_serving()
         runner = web.AppRunner(web_app(app, services), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
@@ -55,7 +56,10 @@ async def serve(settings: Settings, host: str, port: int) -> int:
         if digest is not None:
             digest.cancel()
         await runner.shutdown()
-        await _drain()
+        # Answers already acked are finishing in the background: let them, for a while.
+        left = await services.drain(DRAIN_SECONDS)
+        if left:
+            log.warning("stopped with %d answers unfinished", left)
         await runner.cleanup()
     finally:
         services.close()
@@ -69,11 +73,3 @@ async def _until_stopped() -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-
-
-async def _drain() -> None:
-    """Let answers already acked finish (bolt runs them as untracked tasks) before the process ends."""
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    if others:
-        log.info("waiting up to %ss for %d answers in progress", DRAIN_SECONDS, len(others))
-        await asyncio.wait(others, timeout=DRAIN_SECONDS)

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def connect(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_app, start_digest
+    from bot.app import build_app, start_digest, tune_for_serving
     from bot.services import Services
 
     if not settings.slack_app_token:
@@ -40,6 +40,7 @@ async def connect(settings: Settings) -> None:
     services = Services.create(settings)
     try:
         app = build_app(settings, services, mode="socket")
+        tune_for_serving()
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
         print("deliverability: connecting to Slack over Socket Mode", file=sys.stderr, flush=True)
         digest = start_digest(app, services, settings)
@@ -49,5 +50,6 @@ async def connect(settings: Settings) -> None:
             if digest is not None:
                 digest.cancel()
             await handler.close_async()
+            await services.drain(10)
     finally:
         services.close()

@@ -53,5 +53,6 @@ async def running(settings, standin, tmp_path):
     sender = SlackSender(url, SECRET, standin)
     yield Running(url, settings, services, standin, sender)
     await sender.close()
+    await services.drain(10)
     await runner.cleanup()
     services.close()

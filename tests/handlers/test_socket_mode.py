@@ -33,6 +33,7 @@ async def socket_app(settings, standin, tmp_path):
     await handler.connect_async()
     await standin.wait_for("socket_connect")
     yield handler
+    await services.drain(10)
     await handler.close_async()
     services.close()
 

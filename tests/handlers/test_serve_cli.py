@@ -1,0 +1,86 @@
+"""`deliverability serve` and `deliverability start` as processes: the real entry points over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+from tests.conftest import ROOT, cli_env
+from tests.handlers.conftest import SECRET
+from tests.slack_standin import SlackSender
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_healthy(base: str, proc: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            if proc.returncode is not None:
+                raise AssertionError(f"the server exited: {(await proc.stderr.read()).decode()}")
+            try:
+                async with session.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the server never became healthy")
+
+
+@pytest.mark.parametrize("how", ["serve", "start"])
+async def test_the_process_serves_signed_commands_and_stops_cleanly(how, standin, dns_server, tmp_path):
+    port = free_port()
+    env = cli_env(
+        dns_server,
+        SLACK_BOT_TOKEN=standin.token,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=standin.api_url,
+        DATABASE_PATH=str(tmp_path / "bot.db"),
+        PORT=str(port),
+    )
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port)] if how == "serve" else ["start"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=ROOT, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    sender = SlackSender(f"{base}/slack/events", SECRET, standin)
+    try:
+        await wait_healthy(base, proc)
+        dns_server.add("_dmarc.example.com", "TXT", "v=DMARC1; p=reject")
+        reply = await sender.command("dmarc example.com", response_url=standin.response_url("proc"))
+        assert reply.status == 200 and "Checking" in reply.text
+        (answer,) = await standin.wait_for("response_url", name="proc")
+        assert "p=reject" in answer.all_text()
+        forged = await sender.post(
+            "command=/deliverability&text=help", "application/x-www-form-urlencoded", unsigned=True
+        )
+        assert forged.status == 401
+    finally:
+        await sender.close()
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0
+
+
+def test_serve_without_a_signing_secret_refuses_to_start(tmp_path):
+    env = cli_env(SLACK_BOT_TOKEN="xoxb-1", DATABASE_PATH=str(tmp_path / "x.db"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in proc.stderr
