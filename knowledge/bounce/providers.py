@@ -186,6 +186,25 @@ def _rules(*items: tuple[str, str | None, str]) -> tuple[_Rule, ...]:
     return tuple((st, re.compile(p) if p else None, reason) for st, p, reason in items)
 
 
+# Orange and La Poste end their replies with a label and a number ("OFR006_102", "LPN007_517"); the
+# number says why. Some numbers only say "try later": no reason can be given for those.
+_FRANCE_PTT = _rules(
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_(?:101|102|103|510|999)\b", "blocked"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_104\b", "toomanyconn"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_(?:305|402)\b", "securityerror"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_(?:401|517)\b|spf/dns de votre nom de domaine", "authfailure"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_(?:403|405|415|421)\b", "rejected"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_416\b", "userunknown"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_417\b", "mailboxfull"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_(?:420|426)\b", "suspend"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_505\b", "systemerror"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_506\b", "spamdetected"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_514\b", "mesgtoobig"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_630\b", "policyviolation"),
+    ("", r"\b(?:lpn|ofr|ouk)[a-z0-9]*_(?:105|107|108|109|201|423|424|513)\b", "undefined"),
+    ("", r"bloquee|blocked for spam", "blocked"),
+)
+
 RULES: dict[str, tuple[_Rule, ...]] = {
     "microsoft": _rules(
         (
@@ -294,31 +313,70 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ("", r"spoofed message", "rejected"),
     ),
     "tencent": _rules(
-        ("", r"frequency limited", "toomanyconn"),
+        (
+            "",
+            r"(?:ip|domain|sender|connection) frequency limited",
+            "toomanyconn",
+        ),
+        ("", r"frequency of receiving messages is limited|mailbox unavailable or access deni", "speeding"),
         ("", r"dmarc check failed|spf check failed", "authfailure"),
-        ("", r"mail content denied", "spamdetected"),
-        ("", r"deactivated mailbox|mailbox unavailable or access denied", "suspend"),
+        ("", r"suspected bounce attacks|suspected spam ip|connection denied", "blocked"),
+        ("", r"spam is embedded in the email|mail content denied", "spamdetected"),
+        ("", r"suspected spam|mail is rejected by recipients", "rejected"),
+        ("", r"message too large", "mesgtoobig"),
+        ("", r"deactivated mailbox", "suspend"),
+        ("", r"bad address syntax", "syntaxerror"),
+        ("", r"mailbox not found", "userunknown"),
         ("", r"mailbox is full", "mailboxfull"),
     ),
+    # GoDaddy's inbound servers end each reply with an "IBnnn" code.
     "godaddy": _rules(
-        ("", r"too many recipients this hour|\bib[56]0\d\b", "speeding"),
-        ("", r"spamhaus|\bib1\d\d\b", "blocked"),
+        ("", r"\bib401\b", "securityerror"),
+        ("", r"\bib50[12]\b", "notcompliantrfc"),
+        ("", r"\bib506\b", "rejected"),
+        ("", r"\bib508\b", "authfailure"),
+        ("", r"\bib108\b", "requireptr"),
+        ("", r"\bib212\b", "spamdetected"),
+        ("", r"\bib705\b", "virusdetected"),
+        ("", r"\bib(?:605|007)\b", "toomanyconn"),
+        ("", r"\bib(?:101|504|510|607)\b|too many recipients this hour", "speeding"),
+        ("", r"\bib103\b", "badreputation"),
+        ("", r"\bib1(?:0[4-6]|1[0-3])\b|rbl reject|spamhaus", "blocked"),
+        ("", r"account storage limit", "mailboxfull"),
+        ("", r"message rejected for spam or virus content", "spamdetected"),
+        ("", r"account disabled", "suspend"),
+        ("", r"message is looping", "systemerror"),
+        ("", r"recipient not found|account does not exist", "userunknown"),
+        ("", r"delivery timeout|in the queue too long", "expired"),
     ),
+    # Cox quotes an "AUP#code" for most rejections.
     "cox": _rules(
-        ("", r"aup#(?:cdrbl|cxrbl|rbl|bl)|aup#.{0,5}\b(?:o|i)u?rl|cloudmark|blocked", "blocked"),
-        ("", r"aup#(?:in|out)-?\d", "toomanyconn"),
+        (
+            "",
+            r"aup#(?:cxbl|cdrbl|ipbl\d+)\b|too many bad commands from|too many invalid recipients",
+            "blocked",
+        ),
+        ("", r"aup#cxdns\b|dns check failure - try again later|rejected - no rdns", "requireptr"),
+        ("", r"aup#cxsndr\b", "authfailure"),
+        ("", r"aup#cxsmtp\b|sender rejected", "rejected"),
+        (
+            "",
+            r"aup#(?:cxcnct|cxmxrt)\b|too many sessions from|message threshold exceeded|"
+            r"requested action aborted: try again later",
+            "toomanyconn",
+        ),
+        ("", r"aup#(?:cxthrt|cxmj)\b", "securityerror"),
+        ("", r"aup#urlbl\d+\b", "spamdetected"),
+        ("", r"esmtp no data before greeting|attachment extension is forbidden", "policyviolation"),
+        ("", r"esmtp server temporarily not available", "systemerror"),
+        ("", r"recipient rejected", "userunknown"),
     ),
-    "orange": _rules(
-        ("", r"ofr\d{3}_1\d\d|bloquee|blocked for spam", "blocked"),
-        ("", r"ofr\d{3}_5\d\d", "toomanyconn"),
-    ),
+    "orange": _FRANCE_PTT,
     "messagelabs": _rules(
         ("", r"turn on smtp authentication in your mail client", "securityerror"),
         ("", r"^542 |\b542 \S+ rejected|no such user", "userunknown"),
     ),
-    "laposte": _rules(
-        ("", r"lpn\d{3}_[56]\d\d|client host rejected", "policyviolation"),
-    ),
+    "laposte": _FRANCE_PTT,
     "facebook": _rules(
         ("", r"rcp-p2|recipient preferences", "filtered"),
         ("", r"rcp-p1|rcp-t1", "userunknown"),
