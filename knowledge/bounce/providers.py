@@ -385,12 +385,87 @@ RULES: dict[str, tuple[_Rule, ...]] = {
 }
 
 
+def _docomo(ev: Evidence) -> str | None:
+    # NTT DOCOMO answers "550 Unknown user" both for a missing address (at RCPT) and for a recipient's
+    # reception filter (after DATA); the status and the command tell them apart.
+    d = ev.diagnostic
+    if ev.status in ("5.1.1",):
+        return "userunknown"
+    if ev.status == "5.2.0":
+        return "filtered"
+    if "552 too much mail data" in d:
+        return "mailboxfull"
+    if "552 too many recipients" in d:
+        return "toomanyconn"
+    if "503 bad sequence of commands" in d or "504 command parameter not implemented" in d:
+        return "syntaxerror"
+    if "unknown user" in d and ev.status in (None, "5.0.0"):
+        return "rejected" if ev.command == "DATA" else "userunknown" if ev.command == "RCPT" else None
+    return None
+
+
+_IUA_CODES = {
+    "1": "norelaying",
+    "2": "userunknown",
+    "3": "suspend",
+    "4": "mailboxfull",
+    "5": "toomanyconn",
+    "6": "norelaying",
+    "7": "blocked",
+    "8": "rejected",
+    "9": "blocked",
+    "10": "filtered",
+}
+_IUA_LINK = re.compile(r"\.i\.ua/err/(\d{1,2})/")
+
+
+def _iua(ev: Evidence) -> str | None:
+    # i.ua links each rejection to mail.i.ua/err/<n>/; the number says why.
+    m = _IUA_LINK.search(ev.diagnostic)
+    return _IUA_CODES.get(m.group(1)) if m else None
+
+
+_SPECTRUM_CODE = re.compile(r"aup#[a-z]{0,2}-?(\d{4})\b")
+_SPECTRUM_RANGES = (
+    (1000, 1000, "blocked"),
+    (1010, 1080, "rejected"),
+    (1090, 1090, "systemerror"),
+    (1100, 1150, "requireptr"),
+    (1160, 1190, "policyviolation"),
+    (1200, 1250, "blocked"),
+    (1260, 1260, "networkerror"),
+    (1300, 1340, "toomanyconn"),
+    (1350, 1490, "speeding"),
+    (1500, 1520, "rejected"),
+    (1530, 1530, "mesgtoobig"),
+    (1540, 1550, "speeding"),
+    (1560, 1560, "policyviolation"),
+    (1580, 1580, "speeding"),
+)
+
+
+def _spectrum(ev: Evidence) -> str | None:
+    # Spectrum (Charter) quotes "AUP#I1234"-style codes; ranges of the number map to causes.
+    m = _SPECTRUM_CODE.search(ev.diagnostic)
+    if not m:
+        return None
+    num = int(m.group(1))
+    return next((reason for lo, hi, reason in _SPECTRUM_RANGES if lo <= num <= hi), None)
+
+
+_FUNCS = {"docomo": _docomo, "iua": _iua, "spectrum": _spectrum}
+
+
 def provider_reason(ev: Evidence) -> str | None:
     """The reason a provider's documented wording or code gives, when the provider is known."""
     if not ev.diagnostic:
         return None
     status = ev.status or ""
     for pid in ev.providers or ((ev.provider,) if ev.provider else ()):
+        func = _FUNCS.get(pid)
+        found = func(ev) if func else None
+        if found:
+            return found
         for prefix, rx, reason in RULES.get(pid, ()):
             if prefix and not status.startswith(prefix):
                 continue
