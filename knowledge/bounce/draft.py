@@ -9,7 +9,7 @@ from email.utils import parseaddr
 
 from knowledge.bounce import mime, smtp
 from knowledge.bounce.model import BounceResult
-from knowledge.bounce.providers import candidates
+from knowledge.bounce.providers import candidates, host_provider
 from knowledge.bounce.reasons import Evidence, classify, is_hard
 from knowledge.bounce.textutil import clean_address, find_addresses, find_domains, find_ips, squash
 
@@ -30,6 +30,7 @@ class Draft:
     command: str | None = None
     preset: str | None = None
     feedback_type: str | None = None
+    reporting_mta: str | None = None  # who wrote the report (its own rules may apply to what it says)
     extra: list[str] = field(default_factory=list)  # more of the report that mentions this recipient
 
 
@@ -179,6 +180,9 @@ def finish(d: Draft, original: Original) -> BounceResult:
         action = "delayed"
     providers = candidates(remote, low, d.recipient)
     provider = providers[0] if providers else None
+    # The reporting MTA never names the receiver, but its own wordings are its provider's to explain.
+    reporter = host_provider(d.reporting_mta)
+    rule_sources = (*providers, reporter) if reporter and reporter not in providers else tuple(providers)
     reason = classify(
         Evidence(
             diagnostic=low,
@@ -188,7 +192,7 @@ def finish(d: Draft, original: Original) -> BounceResult:
             action=d.action or action,
             diagnostic_type=d.diagnostic_type,
             provider=provider,
-            providers=tuple(providers),
+            providers=rule_sources,
             preset=d.preset,
         )
     )

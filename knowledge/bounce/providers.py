@@ -142,7 +142,8 @@ _TEXT_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def _host_provider(host: str | None) -> str | None:
+def host_provider(host: str | None) -> str | None:
+    """The provider a host name belongs to, by its suffix."""
     if not host:
         return None
     host = host.lower().rstrip(".")
@@ -159,14 +160,14 @@ def candidates(remote_mta: str | None, diagnostic: str, recipient: str | None) -
     domain = recipient.rpartition("@")[2].lower() if recipient and "@" in recipient else ""
     if domain == "googlegroups.com":
         out.append("google-groups")
-    pid = _host_provider(remote_mta)
+    pid = host_provider(remote_mta)
     if pid:
         out.append(pid)
     low = diagnostic.lower()
     for rx, pid in _TEXT_MARKS:
         if pid not in out and rx.search(low):
             out.append(pid)
-    pid = CONSUMER_DOMAINS.get(domain) or _host_provider(domain)
+    pid = CONSUMER_DOMAINS.get(domain) or host_provider(domain)
     if pid and pid not in out:
         out.append(pid)
     return out

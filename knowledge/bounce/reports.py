@@ -66,6 +66,10 @@ def dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
     text_blocks = (
         {b.recipient.lower(): b for b in ndr.blocks(note_text, exclude)} if note_text.strip() else {}
     )
+    reporting_fields = [
+        typed(v)[1].split() for items in parts.dsn for k, v in items if k.lower() == "reporting-mta"
+    ]
+    reporting = next((field[0] for field in reporting_fields if field), None)
     drafts = []
     for items in recipients:
         final = typed(_field(items, "Final-Recipient"))[1]
@@ -92,6 +96,7 @@ def dsn(parts: mime.Parts, original: Original) -> list[BounceResult]:
             diagnostic_type=dtype,
             remote_mta=remote,
             preset=_POWERMTA.get(_field(items, "X-PowerMTA-BounceCategory").strip().lower()),
+            reporting_mta=reporting,
         )
         block = None
         if rcpt:

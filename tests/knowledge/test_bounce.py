@@ -461,3 +461,37 @@ def test_crlf_line_endings_read_the_same():
     lf = {(r.recipient, r.reason, r.enhanced_code) for r in parse(raw).results}
     crlf = {(r.recipient, r.reason, r.enhanced_code) for r in parse(raw.replace(b"\n", b"\r\n")).results}
     assert lf == crlf and len(lf) == 2
+
+
+def test_dsn_with_empty_fields():
+    raw = (
+        b"From: MAILER-DAEMON@mx.corp-example.org\nTo: a@corp-example.org\nSubject: Undelivered\n"
+        b'Content-Type: multipart/report; boundary="b"\n\n--b\nContent-Type: message/delivery-status\n\n'
+        b"Reporting-MTA: dns;\n\nFinal-Recipient: rfc822; z@corp-example.org\nAction: failed\nStatus: 5.1.1\n"
+        b"Remote-MTA: dns;\nDiagnostic-Code: smtp;\n\n--b--\n"
+    )
+    r = only(parse(raw))
+    assert (r.recipient, r.enhanced_code, r.reason) == ("z@corp-example.org", "5.1.1", "userunknown")
+
+
+def test_mangled_samples_never_reach_the_last_resort_handler():
+    """Cut, corrupt and repeat bytes of the samples: every one is answered without an internal error."""
+    import random
+
+    rng = random.Random(1234)
+    blobs = [p.read_bytes() for p in sorted(SAMPLES.iterdir())]
+    for _ in range(300):
+        b = bytearray(rng.choice(blobs))
+        op = rng.randrange(4)
+        if op == 0:
+            b = b[: rng.randrange(len(b))]
+        elif op == 1:
+            for _ in range(10):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        elif op == 2:
+            j = rng.randrange(len(b))
+            b = b[:j] + b[j : j + 80] * rng.randrange(1, 30) + b[j:]
+        else:
+            b = bytearray(bytes(b).replace(b"\n", b"\r\n"))
+        parsed = parse(bytes(b))
+        assert not any("could not be analysed" in n for n in parsed.notes), parsed.notes
