@@ -15,6 +15,8 @@ COMMANDS = (
     "bot.commands.diagnose",
     "bot.commands.start",
     "bot.commands.incidents",
+    "bot.commands.warmup",
+    "bot.commands.suppressions",
     "bot.commands.serve",
     "bot.commands.socket",
     "bot.commands.console",

@@ -89,6 +89,10 @@ class Settings:
     digest_scheduler: bool = True
     triage_channels: tuple[str, ...] = ()  # channel ids where every bounce-looking message is diagnosed
     response_private: bool = False  # slash-command answers only to the caller unless `public` is given
+    suppressions: bool = True  # keep a suppression list of hard-bouncing recipients (full addresses)
+    suppression_retention_days: int = 365  # a suppressed address is dropped this long after its last bounce
+    soft_bounce_window: float = 30 * 86400.0  # mailboxfull/suspend bounces counted within this window...
+    soft_bounce_threshold: int = 3  # ...suppress the address once there are this many
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +164,23 @@ class Settings:
                     f"DIGEST_TZ: not a time zone: {v!r} (use a name like Europe/Paris)"
                 ) from exc
             values["digest_tz"] = v.strip()
+        if (v := get("SUPPRESSIONS")) is not None:
+            try:
+                values["suppressions"] = parse_switch(v)
+            except SettingsError as exc:
+                raise SettingsError(f"SUPPRESSIONS: {exc}") from None
+        if (v := get("SOFT_BOUNCE_WINDOW")) is not None:
+            try:
+                values["soft_bounce_window"] = parse_duration(v)
+            except SettingsError as exc:
+                raise SettingsError(f"SOFT_BOUNCE_WINDOW: {exc}") from None
+        for name in ("SUPPRESSION_RETENTION_DAYS", "SOFT_BOUNCE_THRESHOLD"):
+            if (v := get(name)) is not None:
+                if not v.strip().isdigit() or int(v) < 1:
+                    raise SettingsError(f"{name}: not a whole number of at least 1: {v!r}")
+                values[name.lower()] = int(v)
+        if values.get("soft_bounce_window", 1) <= 0:
+            raise SettingsError("SOFT_BOUNCE_WINDOW must be more than zero")
         if values.get("incident_window", 1) <= 0:
             raise SettingsError("INCIDENT_WINDOW must be more than zero")
         return cls(**values)

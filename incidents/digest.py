@@ -71,6 +71,8 @@ class Digest:
     trend_days: list[str] = field(default_factory=list)
     trends: list[Trend] = field(default_factory=list)
     mttr: timedelta | None = None
+    # Sender practices (practices.digest.Section): IPs in warm-up and the period's list hygiene.
+    practices: Any = None
 
     @property
     def occurrences(self) -> int:
@@ -104,6 +106,7 @@ class Digest:
             "trend_days": self.trend_days,
             "trends": [{"reason": t.reason, "counts": t.counts, "spark": t.spark} for t in self.trends],
             "mttr_seconds": int(self.mttr.total_seconds()) if self.mttr is not None else None,
+            "practices": self.practices.to_dict() if self.practices is not None else None,
         }
 
 
@@ -182,7 +185,19 @@ def build_digest(store: Store, *, now: datetime, since: datetime, tz: str | tzin
         Trend(reason, [per_day[reason][d] for d in days])
         for reason in sorted(per_day, key=lambda r: (-sum(per_day[r].values()), r))
     ]
+    digest.practices = _practices_section(store, now=now, since=since, zone=zone)
     return digest
+
+
+def _practices_section(store: Store, *, now: datetime, since: datetime, zone: tzinfo) -> Any:
+    """The practices package's section; a failure there costs the section, never the digest."""
+    from practices.digest import build_section  # imported here: practices builds on this package
+
+    try:
+        return build_section(store, now=now, since=since, tz=zone)
+    except Exception:
+        log.exception("building the digest's practices section failed")
+        return None
 
 
 # -- text ---------------------------------------------------------------------------------------------
@@ -208,14 +223,23 @@ def _line(incident: Incident, *, extra: str = "") -> str:
     )
 
 
+def _practices_lines(digest: Digest) -> list[str]:
+    if digest.practices is None:
+        return []
+    from practices.digest import render_lines
+
+    return render_lines(digest.practices)
+
+
 def render_text(digest: Digest) -> str:
     """The digest as plain text (the CLI's `digest --print`, and the fallback text of the Slack post)."""
     zone = _zone(digest.tz)
     since = digest.since.astimezone(zone).strftime("%a %d %b %H:%M")
     lines = [f"Deliverability digest for {digest.day} ({digest.tz}), since {since}"]
+    practices = _practices_lines(digest)
     if digest.quiet:
         lines.append("No incidents: nothing new, nothing open.")
-        return "\n".join(lines)
+        return "\n".join(lines + practices)
     lines.append(
         f"{len(digest.new)} new, {len(digest.recurring)} recurring, {len(digest.open)} open, "
         f"{len(digest.resolved)} resolved; {digest.occurrences} occurrences."
@@ -272,7 +296,7 @@ def render_text(digest: Digest) -> str:
             f"  {t.reason.ljust(width)}  {t.spark}  {' '.join(str(n) for n in t.counts)}"
             for t in digest.trends
         )
-    return "\n".join(lines)
+    return "\n".join(lines + practices)
 
 
 # -- posting ------------------------------------------------------------------------------------------

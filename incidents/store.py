@@ -173,6 +173,67 @@ def m003_digest_and_sources(db: Database) -> None:
     incidents.add_column("source", str, not_null_default="diagnose")
 
 
+@MIGRATIONS()
+def m005_practices(db: Database) -> None:
+    # Sender practices (practices/): warm-up plans and their days (planned against what was sent); the
+    # suppression list, which keeps full addresses by design (its own retention, SUPPRESSIONS=off);
+    # and every diagnosed bounce counted by recipient domain and sending IP, without the address.
+    db.executescript(
+        """
+        CREATE TABLE warmup_plans (
+            id          INTEGER PRIMARY KEY,
+            ip          TEXT NOT NULL,
+            target      INTEGER NOT NULL CHECK (target > 0),
+            days        INTEGER NOT NULL CHECK (days > 0),
+            start_date  TEXT NOT NULL,
+            shape       TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'replaced')),
+            created_at  TEXT NOT NULL,
+            created_by  TEXT
+        );
+        CREATE UNIQUE INDEX warmup_plans_one_active ON warmup_plans (ip) WHERE status = 'active';
+        CREATE TABLE warmup_days (
+            plan_id     INTEGER NOT NULL REFERENCES warmup_plans (id) ON DELETE CASCADE,
+            day         INTEGER NOT NULL,
+            date        TEXT NOT NULL,
+            planned     INTEGER NOT NULL CHECK (planned >= 0),
+            sent        INTEGER CHECK (sent >= 0),
+            bounced     INTEGER CHECK (bounced >= 0),
+            complaints  INTEGER CHECK (complaints >= 0),
+            logged_at   TEXT,
+            logged_by   TEXT,
+            PRIMARY KEY (plan_id, day)
+        );
+        CREATE INDEX warmup_days_by_date ON warmup_days (date);
+        CREATE TABLE suppressions (
+            address       TEXT PRIMARY KEY,
+            domain        TEXT NOT NULL,
+            reason        TEXT NOT NULL,
+            receiver      TEXT NOT NULL,
+            first_seen    TEXT NOT NULL,
+            last_bounce   TEXT NOT NULL,
+            count         INTEGER NOT NULL DEFAULT 1,
+            suppressed_at TEXT,
+            soft_bounces  TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX suppressions_by_suppressed_at ON suppressions (suppressed_at);
+        CREATE INDEX suppressions_by_last_bounce ON suppressions (last_bounce);
+        CREATE TABLE diagnosed_bounces (
+            id        INTEGER PRIMARY KEY,
+            at        TEXT NOT NULL,
+            domain    TEXT NOT NULL DEFAULT '',
+            receiver  TEXT NOT NULL,
+            reason    TEXT NOT NULL,
+            hard      INTEGER NOT NULL DEFAULT 0,
+            complaint INTEGER NOT NULL DEFAULT 0,
+            ip        TEXT
+        );
+        CREATE INDEX diagnosed_bounces_by_time ON diagnosed_bounces (at);
+        CREATE INDEX diagnosed_bounces_by_ip ON diagnosed_bounces (ip, at);
+        """
+    )
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 KNOWN_MIGRATIONS = tuple(m.name for m in MIGRATIONS._migrations)
 
@@ -621,6 +682,211 @@ class Store:
                 "data": json.dumps(data, ensure_ascii=False) if data is not None else None,
             }
         )
+
+    # -- practices ------------------------------------------------------------------------------------
+    # Warm-up plans, the suppression list and the tally of diagnosed bounces (practices/). What a plan
+    # looks like and what suppresses an address are decided in practices/; these read and write them,
+    # each change in one transaction.
+
+    def add_warmup_plan(
+        self,
+        ip: str,
+        target: int,
+        start_date: str,
+        shape: str,
+        days: list[tuple[int, str, int]],
+        *,
+        by: str | None = None,
+        replace: bool = False,
+    ) -> int | None:
+        """Store a plan with its (day, date, planned) rows; None when the IP has one and not `replace`."""
+        now = self.now()
+        with self._write() as db:
+            active = next(
+                db.query("SELECT id FROM warmup_plans WHERE ip = ? AND status = 'active'", [ip]), None
+            )
+            if active and not replace:
+                return None
+            if active:
+                db.execute("UPDATE warmup_plans SET status = 'replaced' WHERE id = ?", [active["id"]])
+            plan_id = (
+                db.table("warmup_plans")
+                .insert(
+                    {
+                        "ip": ip,
+                        "target": target,
+                        "days": len(days),
+                        "start_date": start_date,
+                        "shape": shape,
+                        "status": "active",
+                        "created_at": to_text(now),
+                        "created_by": by,
+                    }
+                )
+                .last_pk
+            )
+            for day, date, planned in days:
+                db.execute(
+                    "INSERT INTO warmup_days (plan_id, day, date, planned) VALUES (?, ?, ?, ?)",
+                    [plan_id, day, date, planned],
+                )
+        return plan_id
+
+    def warmup_plans(self, ip: str | None = None) -> list[dict[str, Any]]:
+        """Active plans (one IP's, or all, by IP), each with its `day_rows` in day order."""
+        sql = "SELECT * FROM warmup_plans WHERE status = 'active'"
+        params: list[Any] = []
+        if ip is not None:
+            sql += " AND ip = ?"
+            params.append(ip)
+        with self._lock:
+            plans = list(self.db.query(sql + " ORDER BY ip", params))
+            for plan in plans:
+                plan["day_rows"] = list(
+                    self.db.query("SELECT * FROM warmup_days WHERE plan_id = ? ORDER BY day", [plan["id"]])
+                )
+        return plans
+
+    def log_warmup_day(
+        self,
+        plan_id: int,
+        day: int,
+        sent: int,
+        bounced: int | None,
+        complaints: int | None,
+        *,
+        by: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Record what was sent on a plan's day (replacing an earlier log); returns the row as it was."""
+        with self._write() as db:
+            before = next(
+                db.query("SELECT * FROM warmup_days WHERE plan_id = ? AND day = ?", [plan_id, day]), None
+            )
+            if before is None:
+                return None
+            db.execute(
+                "UPDATE warmup_days SET sent = ?, bounced = ?, complaints = ?, logged_at = ?, logged_by = ?"
+                " WHERE plan_id = ? AND day = ?",
+                [sent, bounced, complaints, to_text(self.now()), by, plan_id, day],
+            )
+        return before
+
+    def record_bounce(
+        self,
+        *,
+        domain: str,
+        receiver: str,
+        reason: str,
+        hard: bool,
+        complaint: bool = False,
+        ips: tuple[str, ...] = (),
+        address: str | None = None,
+        suppress: str | None = None,
+        window: timedelta = timedelta(days=30),
+        threshold: int = 3,
+        message_id: str | None = None,
+    ) -> tuple[str, str | None]:
+        """Count one diagnosed bounce, and suppress its address: at once (`suppress="hard"`) or after
+        `threshold` bounces within `window` (`"repeated"`). Returns (what happened to the address, the
+        IP in warm-up it was counted for): `suppressed`, `again`, `watching`, `duplicate` or `counted`."""
+        now = self.now()
+        with self._write() as db:
+            ip = None
+            if ips:
+                marks = ", ".join("?" for _ in ips)
+                found = next(
+                    db.query(
+                        f"SELECT ip FROM warmup_plans WHERE status = 'active' AND ip IN ({marks}) LIMIT 1",
+                        list(ips),
+                    ),
+                    None,
+                )
+                ip = found["ip"] if found else None
+            row = None
+            if address and suppress in ("hard", "repeated"):
+                row = next(db.query("SELECT * FROM suppressions WHERE address = ?", [address]), None)
+            soft: list[list[Any]] = json.loads(row["soft_bounces"]) if row else []
+            if suppress == "repeated" and message_id and any(len(s) > 1 and s[1] == message_id for s in soft):
+                return "duplicate", ip  # the same bounce pasted again: neither counted nor suppressed twice
+            db.table("diagnosed_bounces").insert(
+                {
+                    "at": to_text(now),
+                    "domain": domain,
+                    "receiver": receiver,
+                    "reason": reason,
+                    "hard": int(hard),
+                    "complaint": int(complaint),
+                    "ip": ip,
+                }
+            )
+            if not address or suppress not in ("hard", "repeated"):
+                return "counted", ip
+            if suppress == "repeated":
+                cutoff = to_text(now - window)
+                soft = [s for s in soft if s[0] >= cutoff][-max(threshold, 1) :]
+                soft.append([to_text(now), message_id])
+            suppress_now = suppress == "hard" or len(soft) >= threshold
+            if row is None:
+                db.table("suppressions").insert(
+                    {
+                        "address": address,
+                        "domain": domain,
+                        "reason": reason,
+                        "receiver": receiver,
+                        "first_seen": to_text(now),
+                        "last_bounce": to_text(now),
+                        "count": 1,
+                        "suppressed_at": to_text(now) if suppress_now else None,
+                        "soft_bounces": json.dumps(soft),
+                    }
+                )
+                return ("suppressed" if suppress_now else "watching"), ip
+            newly = row["suppressed_at"] is None and suppress_now
+            db.execute(
+                "UPDATE suppressions SET count = count + 1, last_bounce = ?, receiver = ?, soft_bounces = ?,"
+                " reason = ?, suppressed_at = ? WHERE address = ?",
+                [
+                    to_text(now),
+                    receiver,
+                    json.dumps(soft),
+                    reason if newly or row["suppressed_at"] is None else row["reason"],
+                    to_text(now) if newly else row["suppressed_at"],
+                    address,
+                ],
+            )
+            if row["suppressed_at"] is not None:
+                return "again", ip
+            return ("suppressed" if newly else "watching"), ip
+
+    def suppressions(self, since: datetime | None = None, *, watching: bool = False) -> list[dict[str, Any]]:
+        """Suppressed addresses (suppressed since `since`), oldest first; `watching`: those not yet."""
+        if watching:
+            return self._rows("SELECT * FROM suppressions WHERE suppressed_at IS NULL ORDER BY first_seen")
+        sql = "SELECT * FROM suppressions WHERE suppressed_at IS NOT NULL"
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND suppressed_at >= ?"
+            params.append(to_text(since))
+        return self._rows(sql + " ORDER BY suppressed_at, address", params)
+
+    def diagnosed_bounces(
+        self, start: datetime, end: datetime, *, ip: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Bounces diagnosed from `start` to `end` (both included), for one IP in warm-up or all."""
+        sql = "SELECT * FROM diagnosed_bounces WHERE at >= ? AND at <= ?"
+        params: list[Any] = [to_text(start), to_text(end)]
+        if ip is not None:
+            sql += " AND ip = ?"
+            params.append(ip)
+        return self._rows(sql + " ORDER BY at, id", params)
+
+    def purge_practices(self, retention: timedelta) -> int:
+        """Drop suppressions whose last bounce, and bounce counts, are older than `retention`."""
+        cutoff = to_text(self.now() - retention)
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM suppressions WHERE last_bounce < ?", [cutoff])
+            db.execute("DELETE FROM diagnosed_bounces WHERE at < ?", [cutoff])
+            return cursor.rowcount
 
 
 def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
