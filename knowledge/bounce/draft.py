@@ -136,6 +136,23 @@ def _informative(text: str) -> bool:
     return len(_WORD.findall(text[:400])) >= 2
 
 
+_FAILURE_CODE = re.compile(r"(?<![\w.])(?:[45]\d\d[ \-'\"]|[45]\.\d{1,3}\.\d{1,3}(?![\d.]))")
+
+
+def _display(text: str) -> str:
+    """What to show as the receiver's words: from the first quoted failure reply on, when there is one
+    after some preamble (Exchange's "Remote Server returned '550 ...'", Gmail's "The response was: ...")."""
+    m = _FAILURE_CODE.search(text)
+    if m and m.start() > 0:
+        # Keep the clause that introduces the reply ("Remote host said:", "host mx[ip] said:"), but not
+        # a transcript's ">>> DATA".
+        sentence = text.rfind(". ", 0, m.start())
+        marker = text.rfind("<<<", 0, m.start())
+        start = max(sentence + 2 if sentence >= 0 else 0, marker if marker >= 0 else 0)
+        text = text[start:]
+    return text.replace("<<< ", "").replace("<<<", "")
+
+
 def _texts(d: Draft) -> tuple[str, str]:
     """(main, full): the report's own diagnostic for the recipient, and everything said about it."""
     diag_raw = d.diagnostic or ""
@@ -198,7 +215,7 @@ def finish(d: Draft, original: Original) -> BounceResult:
     )
     if reason == "delivered":
         action = "delivered"
-    clean = main or full
+    clean = main if d.diagnostic and main != full else _display(main or full)
     for rx in _DECORATION:
         clean = rx.sub("", clean)
     ips = [ip for ip in find_ips(full) if ip != remote_ip and ip != remote and not _yahoo_code(ip, full)]
