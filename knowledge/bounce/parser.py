@@ -487,6 +487,17 @@ def _paste_recipients(text: str) -> list[str]:
     return out
 
 
+_QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
+
+
+def _undo_quoted_printable(text: str) -> str:
+    """A paste of a raw message body still in quoted-printable ("f=\nrom", "=3D"): join and decode it."""
+    if text.count("=\n") < 2 and "=3D" not in text and "=20" not in text:
+        return text
+    text = text.replace("=\n", "")
+    return _QP_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) < "80" else m.group(0), text)
+
+
 # Wordings that make a short paste worth diagnosing even without an SMTP code.
 _PASTE_REASONS = (
     "userunknown",
@@ -505,7 +516,7 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
         kept = [ln for ln in text.split("\n") if _FAILURE_LINE.search(ln)]
         text = "\n".join(kept)
         notes.append(_LONG_NOTE)
-    text = ndr.unquote(text[: TEXT_LIMIT * 5])
+    text = _undo_quoted_printable(ndr.unquote(text[: TEXT_LIMIT * 5]))
     note_text, returned = ndr.split_returned(text[:TEXT_LIMIT])
     original = Original()
     if returned:

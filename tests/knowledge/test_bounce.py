@@ -495,3 +495,15 @@ def test_mangled_samples_never_reach_the_last_resort_handler():
             b = bytearray(bytes(b).replace(b"\n", b"\r\n"))
         parsed = parse(bytes(b))
         assert not any("could not be analysed" in n for n in parsed.notes), parsed.notes
+
+
+def test_pasted_quoted_printable_is_joined():
+    text = (
+        "bob@contoso-example.com\n"
+        "Remote Server returned '550 5.7.606 Access denied, banned sending IP [81.2.69.160]. To req=\n"
+        "uest removal from this list please visit https://sender.office.com/ and follow the direct=\n"
+        "ions. For more information please go to http://go.microsoft.com/fwlink/?LinkID=3D526655'\n"
+    )
+    r = only(parse(text))
+    assert (r.recipient, r.reason, r.provider) == ("bob@contoso-example.com", "blocked", "microsoft")
+    assert "removal from this list" in r.diagnostic and "=3D" not in r.diagnostic
