@@ -207,14 +207,16 @@ _FRANCE_PTT = _rules(
 )
 
 RULES: dict[str, tuple[_Rule, ...]] = {
+    # Exchange Online / Outlook.com NDR codes and wordings (Microsoft's NDR reference pages).
     "microsoft": _rules(
         (
             "",
             r"banned sending ip|access denied, banned sender|using customer block list|rejected by recipient"
-            r"|access denied, bad helo|part of their network is on our block list|on our block list",
+            r"|access denied, bad helo|part of their network is on our block list|on our block list"
+            r"|does not accept email over ipv6",
             "blocked",
         ),
-        ("4.7.", r"access denied, please try again later|server busy", "blocked"),
+        ("4.7.", r"access denied, please try again later", "blocked"),
         ("", r"rate limited due to ip reputation", "badreputation"),
         (
             "",
@@ -223,15 +225,72 @@ RULES: dict[str, tuple[_Rule, ...]] = {
             "authfailure",
         ),
         ("", r"must have a reverse dns", "requireptr"),
-        ("", r"message expired|queue expired", "expired"),
+        ("", r"message expired|queue expired|message delayed", "expired"),
         ("", r"\b(?:sc|ou|dy)-00\d\b", "blocked"),
-        ("", r"\brp-00\d\b", "toomanyconn"),
-        ("", r"recipientnotfound|recipnotfound|recipient address rejected: access denied", "userunknown"),
-        ("", r"requested action not taken: mailbox unavailable", "userunknown"),
+        (
+            "",
+            r"\brp-00\d\b|too many connections|too many concurrent|maximum number of connections"
+            r"|recipient thread limit exceeded|daily limit for message recipients|submission quota exceeded"
+            r"|per hour message receive limit|exceeded their limit for|exceeded permitted limits within"
+            r"|tenant has exceeded threshold|traffic not accepted from this ip|too many recipients",
+            "toomanyconn",
+        ),
+        (
+            "",
+            r"failed mta-sts validation|starttls is required to send mail|tlsa-invalid|dnssec-invalid"
+            r"|certificate-host-mismatch|starttls-not-supported|certificate-expired",
+            "failedstarttls",
+        ),
+        ("5.7.504", None, "suspend"),
+        ("", r"access denied, banned recipient|mailbox cannot be accessed", "suspend"),
+        (
+            "",
+            r"recipientnotfound|recipnotfound|recipient address rejected: access denied"
+            r"|requested action not taken: mailbox unavailable|invalid recipient address"
+            r"|reserved by rfc 2606|single label domains not accepted",
+            "userunknown",
+        ),
         ("", r"the domain is not reachable", "hostunknown"),
         ("", r"recipsizelimit|message too large for this recipient", "mesgtoobig"),
-        ("", r"resolver\.rst\.authrequired|authentication required", "securityerror"),
-        ("", r"too many connections|too many concurrent", "toomanyconn"),
+        (
+            "",
+            r"too many related errors|invalid characters|message depth exceeded|invalid message content",
+            "contenterror",
+        ),
+        ("", r"dns query failed|routing loop detected", "networkerror"),
+        ("", r"unable to relay|tenantattribution; relay access denied", "norelaying"),
+        (
+            "",
+            r"system not accepting network messages|no mail-enabled subscriptions|bad storedriver mdb",
+            "notaccept",
+        ),
+        ("", r"x-dg-ref header is too long|policy violation detected \(as345\)", "policyviolation"),
+        ("5.7.9", r"delivery not authorized, message refused", "policyviolation"),
+        (
+            "",
+            r"unknown sender address|sender denied|bad outbound sender|delivery not authorized"
+            r"|sender was not authenticated|sender not in allowed-senders list"
+            r"|sender not authenticated for group|spam abuse detected|rfc 5322 section 3\.6\.2"
+            r"|unregistered domains",
+            "rejected",
+        ),
+        (
+            "",
+            r"resolver\.rst\.authrequired|authentication required|exchange server authentication"
+            r"|client was not authenticated",
+            "securityerror",
+        ),
+        ("", r"content filter agent quarantined", "spamdetected"),
+        ("", r"unrecognized command|send hello first", "syntaxerror"),
+        (
+            "",
+            r"service not available|service not active|system incorrectly configured|journaling archive"
+            r"|helo / ehlo requires domain|address ambiguous|list expansion problem|misconfigured forwarding"
+            r"|failed to be replicated|temporary server error|suspiciousremoteservererror|server busy"
+            r"|pfa agent busy",
+            "systemerror",
+        ),
+        ("", r"insufficient system resources", "systemfull"),
     ),
     "google": _rules(
         (
