@@ -292,6 +292,7 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ),
         ("", r"insufficient system resources", "systemfull"),
     ),
+    # Gmail's SMTP error reference (support.google.com/a/answer/3726730), receiving side.
     "google": _rules(
         (
             "",
@@ -304,22 +305,76 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ("", r"very low reputation", "badreputation"),
         (
             "",
-            r"unusual rate of (?:unsolicited )?mail|ip not in whitelist|not authorized to send email directly"
-            r"|try again later, closing connection",
+            r"unusual rate of (?:unsolicited )?mail|ip not in whitelist|try again later, closing connection"
+            r"|helo/ehlo argument",
             "blocked",
         ),
-        ("", r"ptr record|reverse dns|forward dns entry", "requireptr"),
-        ("", r"tls required for rcpt domain|use tls/ssl|must issue a starttls", "failedstarttls"),
+        (
+            "",
+            r"not authorized to send email directly to our servers|mail relay denied"
+            r"|invalid credentials for relay",
+            "norelaying",
+        ),
+        (
+            "",
+            r"ptr record|reverse dns|forward dns entry|ipv6 sending guidelines"
+            r"|does not match the ip address of the hostname",
+            "requireptr",
+        ),
+        (
+            "",
+            r"tls required for rcpt domain|use tls/ssl|must issue a starttls|starttls may not be repeated",
+            "failedstarttls",
+        ),
         ("", r"account that you tried to reach is (?:disabled|inactive)", "suspend"),
-        ("", r"receiving mail at a rate|receiving mail too fast", "speeding"),
-        ("", r"out of storage space|over quota|storage quota", "mailboxfull"),
+        (
+            "",
+            r"receiving mail at a rate|receiving mail too (?:fast|quickly)|peak smtp relay limit"
+            r"|daily (?:sending quota|user sending limit|smtp relay (?:sending )?limit)"
+            r"|this mail has been rate limited",
+            "speeding",
+        ),
+        ("", r"out of storage space|over quota|storage quota|email quota exceeded", "mailboxfull"),
         ("", r"account that you tried to reach does not exist", "userunknown"),
-        ("", r"not rfc ?5322 compliant|multiple addresses in from|rfcmessagenoncompliant", "notcompliantrfc"),
-        ("", r"likely unsolicited mail|suspicious due to the nature of the content", "spamdetected"),
-        ("", r"content presents a potential security issue", "policyviolation"),
+        (
+            "",
+            r"not rfc ?5322 compliant|multiple addresses in from|rfcmessagenoncompliant"
+            r"|missing a valid (?:address in the from|message-id)|unicode character in a disallowed header"
+            r"|encoded-word syntax is not permitted|not a valid rfc 5321 address|mail message is malformed",
+            "notcompliantrfc",
+        ),
+        ("", r"likely unsolicited mail|nature of the content", "spamdetected"),
+        (
+            "",
+            r"content presents a potential security issue|illegal attachment|has a policy that prohibited"
+            r"|same message-id",
+            "policyviolation",
+        ),
+        ("", r"mail sending denied|unauthenticated email is not accepted", "rejected"),
         ("", r"exceeded google's message size|exceeds google's", "mesgtoobig"),
         ("", r"message exceeded 50 hops", "networkerror"),
-        ("", r"mail relay denied|invalid credentials for relay", "norelaying"),
+        (
+            "",
+            r"too many login attempts|no identity changes permitted|authentication required\."
+            r"|application-specific password required|log in (?:with|through) your web browser"
+            r"|username and password not accepted",
+            "securityerror",
+        ),
+        (
+            "",
+            r"smtp protocol violation|optional argument not permitted|syntax error|unrecognized command"
+            r"|unimplemented command|bad sequence of commands|ehlo/helo first|mail first|rcpt first"
+            r"|no data after bdat|unrecognized authentication type|xoauth is no longer supported"
+            r"|too many unauthenticated commands",
+            "syntaxerror",
+        ),
+        (
+            "",
+            r"temporary system problem|server busy|multiple destination domains per transaction"
+            r"|temporarily rejected (?:this )?message|domain policy size per transaction",
+            "systemerror",
+        ),
+        ("", r"too many recipients", "toomanyconn"),
     ),
     "yahoo": _rules(
         (
