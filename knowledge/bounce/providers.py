@@ -376,6 +376,7 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ),
         ("", r"too many recipients", "toomanyconn"),
     ),
+    # Yahoo / AOL (senders.yahooinc.com/smtp-error-codes).
     "yahoo": _rules(
         (
             "",
@@ -383,12 +384,16 @@ RULES: dict[str, tuple[_Rule, ...]] = {
             "badreputation",
         ),
         ("", r"permanently deferred|\[tss09\]|\[tss11\]|\[bl2\d\]|spamhaus", "blocked"),
-        ("", r"sender is unauthenticated|dmarc|dkim", "authfailure"),
+        ("", r"sender is unauthenticated|authenticate with either spf or dkim|dmarc|dkim", "authfailure"),
         ("", r"not accepted for policy reasons|\[ph0\d\]", "policyviolation"),
+        ("", r"headers are not rfc compliant", "notcompliantrfc"),
+        ("", r"relaying denied for ", "norelaying"),
         ("", r"doesn't have a \S+ account|mailbox not found", "userunknown"),
         ("", r"mailbox is disabled|\(554\.30\)", "suspend"),
         ("", r"is no longer valid", "userunknown"),
-        ("", r"unresolvable rfc\.?5321 from domain", "rejected"),
+        ("", r"unresolvable rfc\.?5321 (?:from )?domain", "rejected"),
+        ("", r"receiving mail too quickly", "speeding"),
+        ("", r"syntax error in parameters or arguments", "syntaxerror"),
         ("", r"max message per connection", "toomanyconn"),
     ),
     "apple": _rules(
@@ -408,14 +413,44 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ("", r"marked as invalid", "userunknown"),
         ("", r"address verification in progress", "onhold"),
     ),
+    # Mimecast's SMTP error code reference.
     "mimecast": _rules(
         ("", r"(?:spf|dkim|dmarc) sender invalid", "authfailure"),
-        ("", r"ct ip reputation|poor reputation sender", "badreputation"),
-        ("", r"anti-spoofing|administrative prohibition|envelope blocked|blocked senders", "rejected"),
-        ("", r"ip temporarily blacklisted|host network not allowed", "blocked"),
+        (
+            "",
+            r"ct ip reputation|poor reputation sender|internal resources are temporarily unavailable",
+            "badreputation",
+        ),
+        ("", r"anti-spoofing|content examination policy|host network,? not allowed", "policyviolation"),
+        ("", r"administrative prohibition|envelope blocked|blocked senders|block policy for", "rejected"),
+        (
+            "",
+            r"ip temporarily blacklisted|sender address blocked|recipient temporarily unavailable",
+            "blocked",
+        ),
         ("", r"rejected due to security policies|mcspamsignature|virus", "virusdetected"),
-        ("", r"too many recipients", "toomanyconn"),
-        ("", r"internal resources are temporarily unavailable", "systemerror"),
+        (
+            "",
+            r"route requires (?:encryption|tls version|high-strength ciphers)|invalid for this certificate",
+            "failedstarttls",
+        ),
+        ("", r"maximum email size exceeded", "mesgtoobig"),
+        ("", r"incorrect hostname used for inbounds|mail loop detected", "networkerror"),
+        ("", r"open relay (?:is )?not allowed", "norelaying"),
+        ("", r"account inbounds disabled", "notaccept"),
+        (
+            "",
+            r"account outbounds disabled|hostname is not authorized|journal message past expiration",
+            "onhold",
+        ),
+        ("", r"incorrect authentication data|submitter failed to", "securityerror"),
+        ("", r"unable to process (?:connection|command|an email)|message ended early", "systemerror"),
+        (
+            "",
+            r"account service is temporarily unavailable|exceeding outbound thread limit|too many recipients",
+            "toomanyconn",
+        ),
+        ("", r"invalid address|user unknown|invalid recipient", "userunknown"),
     ),
     "cisco": _rules(
         ("", r"poor reputation", "badreputation"),

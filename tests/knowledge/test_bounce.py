@@ -220,7 +220,7 @@ def test_outlook_block_list_line():
 def test_mimecast_line_does_not_take_the_sender_for_the_recipient():
     r = only(sample("mimecast_line.txt"))
     assert r.provider == "mimecast"
-    assert r.reason == "rejected"
+    assert r.reason == "policyviolation"
     assert r.recipient is None
 
 
