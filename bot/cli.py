@@ -13,6 +13,7 @@ from bot.settings import Settings, SettingsError
 COMMANDS = (
     "bot.commands.check",
     "bot.commands.diagnose",
+    "bot.commands.analyze",
     "bot.commands.start",
     "bot.commands.incidents",
     "bot.commands.warmup",
