@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import render_text, slash
+from bot.practice_answers import PracticeAnswer
 from bot.services import Services
 from bot.slash import (
     SUBCOMMANDS,
@@ -170,6 +171,7 @@ def render(answer: Answer) -> str:
         IncidentsAnswer: lambda a: render_incidents(a.incidents),
         HelpAnswer: lambda a: render_help(a.problem),
         ProblemAnswer: lambda a: f"! {a.problem}",
+        PracticeAnswer: lambda a: a.text,
     }
     return renderers[type(answer)](answer)
 

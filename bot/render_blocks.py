@@ -32,6 +32,7 @@ from slack_sdk.models.views import View
 
 from bot import render_text
 from bot.ids import COMMAND, NOTE_ACTION, ActionId, BlockId, CallbackId
+from bot.practice_answers import PracticeAnswer
 from bot.slack_text import code_block, escape, inline_code
 from bot.slash import (
     SUBCOMMANDS,
@@ -204,6 +205,10 @@ def render(
         return help_message(answer.problem)
     if isinstance(answer, ProblemAnswer):
         return problem_message(answer.problem, answer.request)
+    if isinstance(answer, PracticeAnswer):
+        from bot.render_practices import practice_message  # it builds on this module's helpers
+
+        return practice_message(answer, keep=keep)
     raise TypeError(f"no rendering for {type(answer).__name__}")
 
 

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot import practice_answers
 from checks.model import Report
 from checks.runner import run_checks
 from checks.target import TargetError, parse_target
@@ -49,6 +50,19 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "what a bounce means and what to do about it",
     ),
     Subcommand("incidents", "incidents", "incidents", "the open incidents"),
+    Subcommand(
+        "warmup",
+        "warmup <ip> <target per day> [days=N] [start=YYYY-MM-DD] | warmup status <ip> | "
+        "warmup log <ip> <sent> [bounced] [complaints] [YYYY-MM-DD] | warmup list",
+        "warmup 81.2.69.160 200k days=30",
+        "a warm-up plan for a new sending IP; its status; what was sent each day",
+    ),
+    Subcommand(
+        "suppressions",
+        "suppressions [since=YYYY-MM-DD]",
+        "suppressions",
+        "how many recipients are suppressed after hard bounces, with the list as a CSV file",
+    ),
     Subcommand("help", "help", "help", "this list"),
 )
 NAMES = tuple(s.name for s in SUBCOMMANDS)
@@ -125,6 +139,8 @@ def parse(text: str) -> Request:
             args.append(token)
     if sub in ("help", "incidents"):
         return Request(sub, private=private)
+    if sub in practice_answers.SUBCOMMANDS:
+        return Request(sub, text=" ".join(args), private=private)
     return _check_request(sub, args, private)
 
 
@@ -212,7 +228,14 @@ class ProblemAnswer:
     problem: str
 
 
-Answer = ReportAnswer | DiagnosisAnswer | IncidentsAnswer | HelpAnswer | ProblemAnswer
+Answer = (
+    ReportAnswer
+    | DiagnosisAnswer
+    | IncidentsAnswer
+    | HelpAnswer
+    | ProblemAnswer
+    | practice_answers.PracticeAnswer
+)
 
 
 async def execute(request: Request, services: Services) -> Answer:
@@ -227,6 +250,8 @@ async def execute(request: Request, services: Services) -> Answer:
         if services.store is None:
             return ProblemAnswer(request, "the incident log is not available in this installation")
         return IncidentsAnswer(request, await asyncio.to_thread(services.store.list, "active"))
+    if request.sub in practice_answers.SUBCOMMANDS:
+        return await practice_answers.execute(request, services)
     try:
         target = parse_target(request.target)
         if request.sub == "ip" and target.kind != "ip":
