@@ -31,6 +31,8 @@ class Draft:
     preset: str | None = None
     feedback_type: str | None = None
     reporting_mta: str | None = None  # who wrote the report (its own rules may apply to what it says)
+    reported_by: str | None = None  # the report's format (knowledge.bounce.formats), when recognised
+    pasted: bool = False  # read from pasted text, not from a report
     extra: list[str] = field(default_factory=list)  # more of the report that mentions this recipient
 
 
@@ -211,6 +213,8 @@ def finish(d: Draft, original: Original) -> BounceResult:
             provider=provider,
             providers=rule_sources,
             preset=d.preset,
+            reported_by=d.reported_by,
+            pasted=d.pasted,
         )
     )
     if reason == "delivered":
@@ -251,5 +255,7 @@ def finish(d: Draft, original: Original) -> BounceResult:
         subject=original.subject,
         message_id=original.message_id,
         feedback_type=d.feedback_type,
+        command=command,
+        reported_by=d.reported_by,
         note=note,
     )

@@ -25,6 +25,8 @@ class BounceResult:
     subject: str | None = None
     message_id: str | None = None
     feedback_type: str | None = None  # ARF: abuse, fraud, ...
+    command: str | None = None  # the SMTP command the reply answered: RCPT, MAIL, DATA, HELO, EHLO, CONN
+    reported_by: str | None = None  # the software whose report format this is ("exim", ...), if recognised
     note: str = ""  # why the reason is undefined, or that the input was cut, etc.
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
-from knowledge.bounce import mime, ndr, reports, smtp
+from knowledge.bounce import formats, mime, ndr, reports, smtp
 from knowledge.bounce.draft import TEXT_LIMIT, Draft, Original, address, exclusions, finish
 from knowledge.bounce.model import BounceResult, ParsedInput
 from knowledge.bounce.reasons import words
@@ -208,21 +208,26 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
     original = _original(parts)
     if parts.feedback or _content_param(top, "report-type") == "feedback-report":
         return ParsedInput("feedback", reports.feedback(parts, original), notes)
-    if parts.dsn:
-        results = reports.dsn(parts, original)
-        if results:
-            return ParsedInput("dsn", results, notes)
     joined = "\n".join(parts.texts)
     if len(joined) > TEXT_LIMIT:
         joined = joined[:TEXT_LIMIT]
         notes.append(f"The report's text is long; only its first {TEXT_LIMIT:,} characters were read.")
+    fmt = formats.identify(top, joined, _reporting_mta(parts))
+    if fmt == formats.FML:
+        results = _fml(subject, joined, original)
+        if results:
+            return ParsedInput("ndr", results, notes)
+    if parts.dsn:
+        results = reports.dsn(parts, original, fmt)
+        if results:
+            return ParsedInput("dsn", results, notes)
     if '"notificationType"' in joined or '"bounceType"' in joined:
         results = reports.ses(joined, original)
         if results:
             return ParsedInput("ndr", results, notes)
     bouncy = force_bounce or _is_bounce(top, from_hdr, subject, joined, parts.returned is not None)
     if bouncy:
-        results = _text_ndr(parts, original, joined, addressee=not force_bounce)
+        results = _text_ndr(parts, original, joined, addressee=not force_bounce, fmt=fmt)
         if depth == 0 and (not results or all(_weak(r) for r in results)):
             inner = _inner_bounce(parts, joined)
             if inner is not None:
@@ -259,6 +264,23 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
         "This is an ordinary message, not a bounce, delivery report or complaint: nothing to diagnose here."
     )
     return ParsedInput("message", [], notes)
+
+
+def _reporting_mta(parts: mime.Parts) -> str | None:
+    for items in parts.dsn:
+        for k, v in items:
+            if k.lower() == "reporting-mta":
+                return reports.typed(v)[1]
+    return None
+
+
+def _fml(subject: str, text: str, original: Original) -> list[BounceResult]:
+    """An fml mailing-list notice: the list (or message) it names, and the cause its wording gives."""
+    out = []
+    for rcpt, diag, reason in formats.fml_notice(subject, text):
+        d = Draft(recipient=rcpt, diagnostic=diag, preset=reason, reported_by=formats.FML)
+        out.append(finish(d, original))
+    return out
 
 
 def _weak(r: BounceResult) -> bool:
@@ -361,7 +383,7 @@ def _headers_from_text(text: str) -> Message | None:
 
 
 def _text_ndr(
-    parts: mime.Parts, original: Original, joined: str, addressee: bool = True
+    parts: mime.Parts, original: Original, joined: str, addressee: bool = True, fmt: str | None = None
 ) -> list[BounceResult]:
     text = ndr.unquote(joined)
     note_text, _ = ndr.split_returned(text)
@@ -371,6 +393,8 @@ def _text_ndr(
     drafts = _drafts_from_text(note_text, exclude, failed, embedded, original)
     if not drafts:
         return []
+    for d in drafts:
+        d.reported_by = fmt
     return [finish(d, original) for d in drafts]
 
 
@@ -531,6 +555,8 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
     exclude = {a.lower() for a in (original.sender, original.envelope_sender) if a}
     if embedded:
         drafts = _drafts_from_text(note_text, exclude, [], embedded, original)
+        for d in drafts:
+            d.pasted = True
         return ParsedInput("dsn", [finish(d, original) for d in drafts], notes)
     has_code = _has_code(note_text)
     bouncy = bool(_BOUNCE_BODY.search(note_text[:20000]))
@@ -543,8 +569,9 @@ def _parse_text(text: str, notes: list[str]) -> ParsedInput:
             rcpts = _paste_recipients(note_text)
             exclude |= {a.lower() for a in find_addresses(note_text) if a not in rcpts}
         drafts = _drafts_from_text(note_text, exclude, [], [], original)
-        if kind == "smtp":
-            for d in drafts:
+        for d in drafts:
+            d.pasted = True
+            if kind == "smtp":
                 d.diagnostic = d.diagnostic if d.recipient else squash(ndr.meaningful(note_text))
         return ParsedInput(kind, [finish(d, original) for d in drafts], notes)
     low = squash(note_text[:5000]).lower()

@@ -527,6 +527,12 @@ RULES: dict[str, tuple[_Rule, ...]] = {
         ("", r"^542 |\b542 \S+ rejected|no such user", "userunknown"),
     ),
     "laposte": _FRANCE_PTT,
+    # au (KDDI) answers "550 : User unknown" when the recipient's own filter refuses the sender, and
+    # "550 <address>: User unknown" when the address does not exist.
+    "kddi": _rules(
+        ("", r"\b\d{3} : user unknown", "filtered"),
+        ("", r">: user unknown", "userunknown"),
+    ),
     "facebook": _rules(
         ("", r"rcp-p2|recipient preferences", "filtered"),
         ("", r"rcp-p1|rcp-t1", "userunknown"),

@@ -663,6 +663,8 @@ class Evidence:
     provider: str | None = None
     providers: tuple[str, ...] = ()  # every provider the evidence points to, most reliable first
     preset: str | None = None  # the format's own verdict (e.g. an MTA that says "retry timeout exceeded")
+    reported_by: str | None = None  # the report's format (knowledge.bounce.formats)
+    pasted: bool = False  # pasted text (a log line, a reply), not a report
 
 
 # Wordings particular to one MTA's or service's reports that settle the reason outright, whatever the
@@ -841,8 +843,10 @@ def _probe(reason: str, ev: Evidence, temp: str) -> bool:
                 words(r, d)
                 for r in ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
             ) or (words("userunknown", d) and not words("norelaying", d))
-        # No command stated and no code saying otherwise: most reports that say "user unknown" mean it.
-        lenient = ev.command is None and temp in ("", "userunknown")
+        # A report that names no SMTP stage may be quoting a filter that ran after the message was sent;
+        # Sisimai calls that "filtered". A pasted reply or log line is another matter: whoever pastes
+        # "550 user unknown" means the address was refused.
+        lenient = ev.pasted and ev.command is None and temp in ("", "userunknown")
         return (ev.command == "RCPT" or lenient) and words("userunknown", d) and not words("filtered", d)
     if reason == "filtered":
         if temp == "rejected":
@@ -973,7 +977,12 @@ def classify(ev: Evidence) -> str:
         return ev.preset
     if ev.action == "delivered" or (ev.status or "").startswith("2."):
         return "delivered"
+    from knowledge.bounce.formats import format_rule
     from knowledge.bounce.providers import provider_reason
+
+    by_software = format_rule(ev.reported_by, ev.diagnostic)
+    if by_software:
+        return by_software
 
     by_state = _gmail_state(ev)
     if by_state:

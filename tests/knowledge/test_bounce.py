@@ -507,3 +507,82 @@ def test_pasted_quoted_printable_is_joined():
     r = only(parse(text))
     assert (r.recipient, r.reason, r.provider) == ("bob@contoso-example.com", "blocked", "microsoft")
     assert "removal from this list" in r.diagnostic and "=3D" not in r.diagnostic
+
+
+# --- the SMTP stage and the reporting software -------------------------------------------------------------
+
+
+def _report(headers: str, body: str) -> bytes:
+    return (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@gw.corp-example.org>\nTo: <a@corp-example.org>\n"
+        "Date: Mon, 1 Jul 2024 10:00:00 +0000\nMIME-Version: 1.0\n" + headers + "\n" + body
+    ).encode()
+
+
+def _dsn(headers: str, diagnostic: str, status: str = "5.0.0") -> bytes:
+    return _report(
+        'Subject: Returned mail\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\n'
+        + headers,
+        "--b\nContent-Type: text/plain\n\nThe message could not be delivered.\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; gw.corp-example.org\n\n"
+        f"Final-Recipient: rfc822; gone@corp-example.org\nAction: failed\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n--b--\n",
+    )
+
+
+def test_user_unknown_wording_without_a_stage_is_filtered_in_a_report():
+    # Said at RCPT, the address does not exist; said with no stage at all, it may be a filter's verdict
+    # after the message was sent (Sisimai's "filtered").
+    r = only(parse(_dsn("", "550 gone@corp-example.org... No such user")))
+    assert (r.reason, r.command, r.hard_bounce) == ("filtered", None, False)
+    at_rcpt = only(parse(_dsn("", "550 gone@corp-example.org... No such user (in reply to RCPT TO command)")))
+    assert (at_rcpt.reason, at_rcpt.command, at_rcpt.hard_bounce) == ("userunknown", "RCPT", True)
+    # An enhanced code that says "bad mailbox" settles it whatever the stage.
+    assert only(parse(_dsn("", "550 5.1.1 No such user", "5.1.1"))).reason == "userunknown"
+
+
+def test_pasted_user_unknown_line_means_the_address():
+    r = only(parse("550 <gone@corp-example.org>... No such user"))
+    assert (r.recipient, r.reason) == ("gone@corp-example.org", "userunknown")
+
+
+def test_appliance_format_settles_a_generic_wording():
+    # A McAfee appliance writes "No such user" only when it refused the recipient.
+    r = only(parse(_dsn("X-NAI-Header: Modified by McAfee Email Gateway\n", "550 No such user")))
+    assert (r.reason, r.reported_by) == ("userunknown", "mcafee")
+
+
+def test_amazon_ses_receipt_rule_template_is_filtered():
+    r = only(
+        parse(
+            _dsn(
+                "X-SES-Outgoing: 2024.07.01-81.2.69.160\n", "550 5.1.1 Mailbox does not exist", "5.1.1"
+            ).replace(b"dns; gw.corp-example.org", b"dns; inbound-smtp.eu-west-1.amazonaws.com")
+        )
+    )
+    assert (r.reason, r.reported_by, r.enhanced_code) == ("filtered", "amazonses-inbound", "5.1.1")
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [("550 <user@ezweb.ne.jp>: User unknown", "userunknown"), ("550 : User unknown", "filtered")],
+)
+def test_au_kddi_tells_a_missing_address_from_a_refused_sender(reply: str, reason: str):
+    raw = _dsn("", reply).replace(b"gone@corp-example.org", b"user@ezweb.ne.jp")
+    assert only(parse(raw)).reason == reason
+
+
+def test_fml_mailing_list_notice():
+    raw = (
+        "From: team-admin@lists.corp-example.org\nTo: a@corp-example.org\n"
+        "Subject: You a@corp-example.org are not member (team ML)\n"
+        "Message-ID: <202407011000.FMLAAB0001.team@lists.corp-example.org>\n"
+        "X-MLServer: fml [fml 4.0.3 release]\nDate: Mon, 1 Jul 2024 10:00:00 +0000\n\n"
+        "You are not a member of this mailing list <team@lists.corp-example.org>.\n\n"
+        "If you know the general guide of this list, please send mail with the mail body\n\n\tguide\n"
+    )
+    r = only(parse(raw))
+    assert (r.recipient, r.reason, r.reported_by) == ("team@lists.corp-example.org", "rejected", "fml")
+    loop = raw.replace("Subject: You a@corp-example.org are not member", "Subject: Loop Alert: Duplicated")
+    loop = loop.replace("You are not a member of this mailing list", "Duplicated Message-ID in")
+    assert only(parse(loop)).reason == "systemerror"
