@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import statistics
 import sys
 import time
@@ -16,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.bounce import BounceResult, parse
+from knowledge.bounce import BounceResult, parse, smtp
 from knowledge.bounce.reasons import internal_code
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bounces"
@@ -48,7 +49,7 @@ class Outcome:
 
     @property
     def reply(self) -> bool:
-        return (self.got.reply_code or "" if self.got else "") == self.row.reply
+        return reply_of(self.got) == self.row.reply
 
     @property
     def recipient(self) -> bool:
@@ -57,16 +58,53 @@ class Outcome:
         return got == want or (want == NO_RECIPIENT and not got)
 
 
+_TEMPORARY_WORDS = re.compile(r" temporar| persistent", re.I)
+
+
+def _temporary(r: BounceResult) -> bool:
+    """Sisimai's test for a temporary failure: the first code quoted is a 4xx, or the text says so
+    (OpenSMTPD's "this is only a temporary failure report" is outside the part Sisimai reads)."""
+    reply, status = smtp.find_codes(r.diagnostic)
+    first = status or reply or r.reply_code or ""
+    worded = r.reported_by != "opensmtpd" and bool(_TEMPORARY_WORDS.search(" " + r.diagnostic))
+    return first.startswith("4") or worded
+
+
 def status_of(r: BounceResult | None) -> str:
-    """The enhanced code as the labels give it: Sisimai's internal code when the bounce states none."""
+    """The enhanced code as the labels give it: when the bounce states none, Sisimai's internal code for
+    the reason, worked out as Sisimai does (comparison only; the parser reports what the bounce says)."""
     if r is None:
         return ""
     if r.reason in ("feedback", "vacation"):
         return ""
-    if r.enhanced_code:
-        return r.enhanced_code
-    temporary = (r.reply_code or "").startswith("4")
-    return internal_code(r.reason, temporary) or ""
+    code = r.enhanced_code
+    if r.reported_by == "opensmtpd":
+        # Sisimai reads OpenSMTPD's notification text only, not its delivery-status part.
+        code = smtp.find_status(r.diagnostic)
+    if r.reported_by == "exim" and not code:
+        # Sisimai's Exim reader sets a code from its own first verdict: "onhold" for a reply to MAIL
+        # FROM, "blocked" for one to HELO/EHLO; its expiry and full-mailbox verdicts are temporary.
+        temporary = (r.reply_code or "").startswith("4") or r.reason in ("expired", "mailboxfull")
+        first = {"MAIL": "onhold", "HELO": "blocked", "EHLO": "blocked"}.get(r.command or "", r.reason)
+        return internal_code(first, temporary) or code or ""
+    if code:
+        return code
+    return internal_code(r.reason, _temporary(r)) or ""
+
+
+def reply_of(r: BounceResult | None) -> str:
+    """The reply code as the labels give it: Sisimai drops one whose class disagrees with the status,
+    unless the text quotes another of the right class."""
+    if r is None or not r.reply_code or r.reason in ("feedback", "vacation"):
+        return ""
+    status = status_of(r)
+    if status and status[0] != r.reply_code[0]:
+        other = next((c for c in _REPLY.findall(r.diagnostic) if c[0] == status[0]), "")
+        return other if other in smtp.REPLY_CODES else ""
+    return r.reply_code
+
+
+_REPLY = re.compile(r"(?<![\w.])([245]\d\d)(?![\w.])")
 
 
 def load_rows(corpus: Path = CORPUS) -> dict[str, list[Row]]:
@@ -147,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 g = o.got
                 print(
                     f"{o.row.file:<30} want {o.row.reason}/{o.row.status}/{o.row.reply}/{o.row.recipient}\n"
-                    f"{'':<30} got  {g.reason if g else '-'}/{status_of(g)}/{g.reply_code if g else '-'}/"
+                    f"{'':<30} got  {g.reason if g else '-'}/{status_of(g)}/{reply_of(g)}/"
                     f"{g.recipient if g else '-'}  [{(g.diagnostic if g else '')[:150]}]"
                 )
     print(table(outcomes))

@@ -94,10 +94,13 @@ _INTERNAL = {
 
 
 def internal_code(reason: str, temporary: bool) -> str | None:
-    """Sisimai's pseudo status ("5.0.911") for a reason, when the bounce gave no enhanced code."""
+    """Sisimai's pseudo status ("5.0.911") for a reason, when the bounce gave no enhanced code. Sisimai
+    has no temporary form for the reasons that say the address itself is bad."""
     num = _INTERNAL.get(reason)
     if num is None:
         return None
+    if temporary and reason in HARD_REASONS:
+        temporary = False
     if temporary and reason == "filtered":
         num = 924
     return f"{4 if temporary else 5}.0.{num}"
