@@ -15,8 +15,10 @@ from bot.settings import Settings
 from checks.model import Report
 from checks.runner import run_checks
 from checks.target import TargetError, parse_target
+from incidents import StoreError, log_diagnoses
 from knowledge.base import load
 from knowledge.diagnose import Diagnosis, diagnose, unreadable
+from practices import suppressions
 
 log = logging.getLogger(__name__)
 WIDTH = 100
@@ -43,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run the suggested live DNS checks and include their results",
     )
+    p.add_argument(
+        "--log",
+        action="store_true",
+        help="record each failure in the incident log, and hard bounces in the suppression list",
+    )
     p.set_defaults(func=run)
 
 
@@ -50,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 class _Input:
     name: str
     diagnoses: list[Diagnosis]
+    data: bytes | None = None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,7 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             diagnoses = [
                 unreadable(f"{name}: the bounce could not be parsed (internal error: {type(exc).__name__})")
             ]
-        inputs.append(_Input(name, diagnoses))
+        inputs.append(_Input(name, diagnoses, data))
 
     reports: dict[tuple[str, tuple[str, ...]], Report] = {}
     if args.check:
@@ -80,6 +88,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for d in item.diagnoses:
                 d.checks = [reports[key].to_dict() for key in _plan(d) if key in reports]
 
+    if getattr(args, "log", False) and not _log(inputs, settings):
+        return 2
     for item in inputs:
         for d in item.diagnoses:
             if args.json:
@@ -88,6 +98,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(_render(item.name, d, reports if args.check else None))
                 print()
     return 0 if all(d.readable for item in inputs for d in item.diagnoses) else 1
+
+
+def _log(inputs: list[_Input], settings: Settings) -> bool:
+    """Record what was found; messages go to stderr so --json output stays JSON Lines."""
+    try:
+        for item in inputs:
+            readable = [d for d in item.diagnoses if d.readable]
+            raw = item.data.decode("utf-8", errors="replace") if item.data else None
+            for incident, created in log_diagnoses(settings, readable, raw_text=raw):
+                verb = "opened" if created else "added an occurrence to"
+                print(f"{item.name}: {verb} incident #{incident.id}", file=sys.stderr)
+            recorded = suppressions.log_diagnoses(settings, readable)
+            if recorded:
+                print(f"{item.name}: {suppressions.summary(recorded)}", file=sys.stderr)
+    except StoreError as exc:
+        print(f"deliverability diagnose: not logged: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _read(name: str, limit: int) -> tuple[bytes | None, str | None]:

@@ -167,3 +167,46 @@ def test_check_with_failing_dns_reports_could_not_check(dns_server, tmp_path):
     (row,) = lines(proc)
     rdns = [f for r in row["checks"] for f in r["findings"] if f["check"] == "rdns"]
     assert rdns and all(f["status"] == "error" for f in rdns), rdns
+
+
+GONE_AWAY = (
+    "Reporting-MTA: dns; out.shop.example\n\n"
+    "host mx.mail.example[89.160.20.112] said: 550 5.1.1 <gone.away@mail.example>: Recipient address "
+    "rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)\n"
+)
+BLOCKED = (
+    "550 5.7.1 Service unavailable; Client host [81.2.69.160] blocked using Spamhaus. To request removal "
+    "from this list see https://www.spamhaus.org/query/ip/81.2.69.160\n"
+)
+
+
+def test_log_records_incidents_and_suppressions(tmp_path):
+    db = str(tmp_path / "log.db")
+    bounce = tmp_path / "unknown.txt"
+    bounce.write_text(GONE_AWAY)
+    blocked = tmp_path / "blocked.txt"
+    blocked.write_text(BLOCKED)
+    first = run_cli("diagnose", str(bounce), str(blocked), "--log", "--json", DATABASE_PATH=db)
+    assert first.returncode == 0, first.stderr
+    assert all(json.loads(line) for line in first.stdout.splitlines()), "stdout stays JSON Lines"
+    assert "newly suppressed" in first.stderr
+    assert first.stderr.count("opened incident") == 2
+    again = run_cli("diagnose", str(blocked), "--log", DATABASE_PATH=db)
+    assert "added an occurrence to incident" in again.stderr
+    listed = run_cli("incidents", "--json", DATABASE_PATH=db)
+    incidents = json.loads(listed.stdout)
+    incidents = incidents if isinstance(incidents, list) else incidents["incidents"]
+    blocked_incident = [i for i in incidents if i["subject"] == "81.2.69.160"]
+    assert len(incidents) == 2 and blocked_incident and blocked_incident[0]["occurrences"] == 2
+    export = run_cli("suppressions", "--csv", DATABASE_PATH=db)
+    assert "gone.away@mail.example" in export.stdout
+
+
+def test_log_with_an_unusable_database_exits_2_and_leaves_it_alone(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"\x00garbage" * 50)
+    bounce = tmp_path / "blocked.txt"
+    bounce.write_text(BLOCKED)
+    proc = run_cli("diagnose", str(bounce), "--log", DATABASE_PATH=str(bad))
+    assert proc.returncode == 2 and "not logged" in proc.stderr and "Traceback" not in proc.stderr
+    assert bad.read_bytes() == b"\x00garbage" * 50
