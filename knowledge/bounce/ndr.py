@@ -197,6 +197,8 @@ _BOILERPLATE = re.compile(
             r"one or more of its recipients|all of its recipients",
             r"^recipients\. this is a permanent error",
             r"this is a permanent error",
+            r"^be delivered to one or more recipients\. it's attached below",
+            r"^-*\s*delivery report unavailable\s*-*$",
             r"the following address(?:\(es\))? failed",
             r"for further assistance, please",
             r"please include this problem report",

@@ -115,7 +115,10 @@ def _parse(data: bytes | str, max_bytes: int) -> ParsedInput:
     text = data if text_input and not truncated else decode_bytes(raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _MBOX_FROM.match(text):
-        # An mbox "From " separator line before the headers.
+        # An mbox "From " separator line before the headers; more of them start more messages.
+        later = _MBOX_NEXT.search(raw)
+        if later is not None:
+            return _parse_mbox(raw, notes, truncated)
         text = text.split("\n", 1)[1]
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
     if "```" in text and (text.lstrip().startswith("```") or not _is_email(text)):
@@ -138,6 +141,30 @@ def _parse(data: bytes | str, max_bytes: int) -> ParsedInput:
 
 
 _MBOX_FROM = re.compile(r"From [^\n]{0,200}\n[A-Za-z][A-Za-z0-9\-]{0,60}:")
+# A later separator: "From " at a line start (body lines that start so are escaped as ">From " in an
+# mbox), a date at its end, and a header line after it.
+_MBOX_NEXT = re.compile(rb"\r?\n\r?\n(?=From \S{1,200} [^\r\n]{0,200}\d{4}\r?\n[A-Za-z][A-Za-z0-9\-]{0,60}:)")
+MAX_MBOX_MESSAGES = 50
+
+
+def _parse_mbox(raw: bytes, notes: list[str], truncated: bool) -> ParsedInput:
+    """Several messages in one mbox: each is read, and their results are listed in order."""
+    chunks = _MBOX_NEXT.split(raw)
+    kept = chunks[:MAX_MBOX_MESSAGES]
+    results: list[BounceResult] = []
+    kinds: list[str] = []
+    for chunk in kept:
+        one = _parse(chunk.split(b"\n", 1)[1] if b"\n" in chunk else b"", len(chunk) + 1)
+        kinds.append(one.kind)
+        results.extend(one.results)
+        notes.extend(n for n in one.notes if n not in notes)
+    notes.append(f"The input holds {len(chunks)} messages (an mbox); each was read.")
+    if len(chunks) > len(kept):
+        notes[-1] = f"The input holds {len(chunks)} messages (an mbox); the first {len(kept)} were read."
+    kind = next(
+        (k for k in kinds if k not in ("message", "unknown", "empty")), kinds[0] if kinds else "unknown"
+    )
+    return ParsedInput(kind, results, notes, truncated)
 
 
 def _is_email(text: str) -> bool:

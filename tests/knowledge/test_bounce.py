@@ -586,3 +586,50 @@ def test_fml_mailing_list_notice():
     loop = raw.replace("Subject: You a@corp-example.org are not member", "Subject: Loop Alert: Duplicated")
     loop = loop.replace("You are not a member of this mailing list", "Duplicated Message-ID in")
     assert only(parse(loop)).reason == "systemerror"
+
+
+def _postfix_delivered(rcpt: str) -> str:
+    return (
+        "Return-Path: <>\nFrom: MAILER-DAEMON@relay.corp-example.org (Mail Delivery System)\n"
+        "To: ops@corp-example.org\nSubject: Successful Mail Delivery Report\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\nThis is the mail system at host relay.corp-example.org.\n\n"
+        f"<{rcpt}>: delivery via mx.receiver-example.net[89.160.20.115]:25: 250 2.0.0 Ok\n\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; relay.corp-example.org\n\n"
+        f"Final-Recipient: rfc822; {rcpt}\nAction: delivered\nStatus: 2.0.0\n"
+        "Diagnostic-Code: smtp; 250 2.0.0 Ok\n\n--b--\n"
+    )
+
+
+def test_mbox_with_several_reports_reads_each():
+    mbox = "".join(
+        f"From MAILER-DAEMON  Mon Jul  1 10:0{i}:00 2024\n{_postfix_delivered(rcpt)}\n"
+        for i, rcpt in enumerate(("ann@receiver-example.net", "ben@receiver-example.net"))
+    )
+    parsed = parse(mbox.encode())
+    assert [(r.recipient, r.reason) for r in parsed.results] == [
+        ("ann@receiver-example.net", "delivered"),
+        ("ben@receiver-example.net", "delivered"),
+    ]
+    assert any("2 messages" in n for n in parsed.notes)
+    # A body line starting with "From " (not followed by headers) does not start a message.
+    single = "From MAILER-DAEMON  Mon Jul  1 10:00:00 2024\n" + _postfix_delivered("ann@receiver-example.net")
+    single = single.replace("This is the mail system", "\nFrom the relay: this is the mail system")
+    assert len(parse(single).results) == 1
+
+
+def test_postfix_report_without_details_is_undefined():
+    raw = (
+        "From: MAILER-DAEMON@relay.corp-example.org (Mail Delivery System)\nTo: ops@corp-example.org\n"
+        "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\nThis is the mail system at host relay.corp-example.org.\n\n"
+        "I'm sorry to have to inform you that your message could not\n"
+        "be delivered to one or more recipients. It's attached below.\n\n"
+        "                   The mail system\n\n\t--- Delivery report unavailable ---\n\n"
+        "--b\nContent-Type: message/rfc822\n\nFrom: ops@corp-example.org\nTo: ann@receiver-example.net\n"
+        "Subject: hello\n\nhello\n--b--\n"
+    )
+    r = only(parse(raw))
+    assert (r.recipient, r.reason) == ("ann@receiver-example.net", "undefined")
+    assert r.note
