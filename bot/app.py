@@ -97,6 +97,7 @@ def build_app(settings: Settings, services: Services, *, mode: str = "http") -> 
     if mode == "http" and not settings.slack_signing_secret:
         raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode cannot verify requests without it")
     app = AsyncApp(
+        logger=_bolt_logger(),
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=mode == "http",
@@ -110,6 +111,21 @@ def build_app(settings: Settings, services: Services, *, mode: str = "http") -> 
     for name in HANDLERS:
         importlib.import_module(name).register(app)
     return app
+
+
+class _EnvTokenNotice(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the client we pass
+    (built from the same setting) wins; that is intended here, so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("deliverability.slack")
+    if not any(isinstance(f, _EnvTokenNotice) for f in logger.filters):
+        logger.addFilter(_EnvTokenNotice())
+    return logger
 
 
 def _provide(services: Services) -> Callable[..., Awaitable[None]]:

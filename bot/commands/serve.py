@@ -40,6 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def serve(settings: Settings, host: str, port: int) -> int:
     from bot.app import build_app, start_digest, tune_for_serving, web_app
     from bot.services import Services
+    from watch.scheduler import start_background
 
     services = Services.create(settings)
     try:
@@ -52,9 +53,12 @@ async def serve(settings: Settings, host: str, port: int) -> int:
             f"deliverability: serving Slack at http://{host}:{port}/slack/events", file=sys.stderr, flush=True
         )
         digest = start_digest(app, services, settings)
-        await _until_stopped()
+        watcher = start_background(services, app.client)  # watched targets, unless WATCH_SCHEDULER=off
+        await until_stopped()
         if digest is not None:
             digest.cancel()
+        if watcher is not None:
+            watcher.cancel()
         await runner.shutdown()
         # Answers already acked are finishing in the background: let them, for a while.
         left = await services.drain(DRAIN_SECONDS)
@@ -66,7 +70,8 @@ async def serve(settings: Settings, host: str, port: int) -> int:
     return 0
 
 
-async def _until_stopped() -> None:
+async def until_stopped() -> None:
+    """Return on SIGINT or SIGTERM (a platform stopping the process), so shutdown can be orderly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

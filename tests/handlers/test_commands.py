@@ -115,3 +115,18 @@ async def test_rate_limited_response_is_retried_after_retry_after(running):
     calls = await running.slack.wait_for("response_url", 2, name="rl")
     assert [c.status for c in calls] == [429, 200]
     assert calls[1].at - calls[0].at >= 0.9
+
+
+async def test_diagnose_subcommand_replaces_the_placeholder_with_the_diagnosis(running):
+    # As Slack sends it: the angle brackets around the address arrive as entities.
+    text = (
+        "diagnose host mx.example.org said: 550 5.1.1 &lt;bob@example.org&gt;: "
+        "Recipient address rejected: User unknown"
+    )
+    reply = await running.sender.command(text, response_url=running.slack.response_url("d"))
+    assert reply.json()["text"] == "Diagnosing the bounce…"
+    (answer,) = await running.slack.wait_for("response_url", name="d")
+    assert answer.args["replace_original"] is True
+    assert "userunknown" in answer.all_text() and "5.1.1" in answer.all_text()
+    assert "bob@example.org" in answer.all_text()
+    assert "&amp;lt;" not in answer.all_text()  # unescaped once on the way in, escaped once on the way out

@@ -84,3 +84,35 @@ def test_serve_without_a_signing_secret_refuses_to_start(tmp_path):
     )
     assert proc.returncode == 2
     assert "SLACK_SIGNING_SECRET" in proc.stderr
+
+
+async def test_start_with_an_app_token_runs_socket_mode(standin, dns_server, tmp_path):
+    from urllib.parse import parse_qsl
+
+    env = cli_env(
+        dns_server,
+        SLACK_BOT_TOKEN=standin.token,
+        SLACK_APP_TOKEN=standin.app_token,
+        SLACK_API_URL=standin.api_url,
+        DATABASE_PATH=str(tmp_path / "bot.db"),
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "start", env=env, cwd=ROOT, stderr=subprocess.PIPE
+    )
+    try:
+        await standin.wait_for("socket_connect", within=30)
+        sender = SlackSender("unused", "unused", standin)
+        payload = dict(
+            parse_qsl(sender.command_body("ip 81.2.69.160", response_url=standin.response_url("sock")))
+        )
+        await standin.socket_send({"envelope_id": "e1", "type": "slash_commands", "payload": payload})
+        (ack,) = await standin.wait_for("socket_ack")
+        assert ack.args["payload"]["text"] == "Checking ip 81.2.69.160…"
+        (answer,) = await standin.wait_for("response_url", name="sock")
+        assert answer.text.startswith("81.2.69.160")
+        (opened,) = standin.calls_to("apps.connections.open")
+        assert opened.headers["Authorization"] == f"Bearer {standin.app_token}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0
