@@ -332,10 +332,14 @@ def blocks(text: str, exclude: set[str]) -> list[Block]:
             out[key] = Block(addr)
             order.append(key)
         j = i
-        while j < end and (j == i or lines[j].strip()):
+        while j < end and (j == i or (lines[j].strip() and not _SENDMAIL_ITEM.match(lines[j]))):
             out[key].lines.append(lines[j])
             j += 1
     return [out[k] for k in order]
+
+
+# Sendmail's transcript summary: one "550 <who>... what" line per address or host, each its own item.
+_SENDMAIL_ITEM = re.compile(r"^\s*[245]\d\d \S{1,300}(?: \([\w\-]{1,20}\))?\.\.\. ")
 
 
 def _cut_block(lines: list[str], start: int, end: int) -> list[str]:

@@ -493,6 +493,13 @@ def _apply_transcript(drafts: list[Draft], text: str) -> None:
         reply = " ".join(ex.replies)
         if not re.match(r"[45]\d\d", reply):
             continue
+        if verb == "MAIL":
+            # Sendmail answers "554 <x>... Remote protocol error" for recipients it never reached because
+            # the server refused the sender: the refusal is their cause.
+            for d in drafts:
+                if d.command is None and "remote protocol error" in d.diagnostic.lower()[:200]:
+                    d.diagnostic = f"{reply}\n{d.diagnostic}"
+                    d.command = "MAIL"
         target = None
         if verb == "RCPT":
             addrs = find_addresses(ex.command)

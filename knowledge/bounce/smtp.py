@@ -143,6 +143,10 @@ def find_codes(text: str) -> tuple[str | None, str | None]:
     return reply, pick_status(find_statuses(text), reply)
 
 
+# Sendmail's "554 <x@y>... 550 Host unknown": its own code first, then the one the remote server gave.
+_SENDMAIL_RELAYED = re.compile(r"^\W{0,3}[45]\d\d <[^<>\s]{1,300}>\.\.\. ([45]\d\d)(?![\w.])")
+
+
 def find_status(text: str, reply: str | None = None) -> str | None:
     return pick_status(find_statuses(text), reply)
 
@@ -150,6 +154,9 @@ def find_status(text: str, reply: str | None = None) -> str | None:
 def find_reply(text: str) -> str | None:
     """The basic reply code the remote server gave (550, 421...), preferring one before an enhanced code."""
     success = None
+    relayed = _SENDMAIL_RELAYED.search(text[:400])
+    if relayed and relayed.group(1) in REPLY_CODES:
+        return relayed.group(1)
     for rx in (_REPLY_BEFORE_STATUS, _REPLY_AT_START, _REPLY_AFTER_MARK, _REPLY_LOOSE):
         for m in rx.finditer(text):
             code = m.group(1)

@@ -633,3 +633,23 @@ def test_postfix_report_without_details_is_undefined():
     r = only(parse(raw))
     assert (r.recipient, r.reason) == ("ann@receiver-example.net", "undefined")
     assert r.note
+
+
+def test_sendmail_transcript_sender_refusal_is_the_cause_for_the_recipient_it_blocked():
+    raw = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.corp-example.org>\nTo: ops@corp-example.org\n"
+        "Subject: Returned mail: Remote protocol error\nDate: Mon, 1 Jul 2024 10:00:00 +0000\n\n"
+        "   ----- Transcript of session follows -----\nWhile talking to mx.receiver-example.net:\n"
+        ">>> MAIL From:<ops@corp-example.org>\n"
+        "<<< 501 <ops@corp-example.org>... no access from mail server [81.2.69.160] which is an open relay\n"
+        "554 <ann@receiver-example.net>... Remote protocol error\n"
+        "550 other-example.org (smtp)... 550 Host unknown\n"
+        "554 <ben@other-example.org>... 550 Host unknown (Authoritative answer from name server)\n\n"
+        "   ----- Unsent message follows -----\nFrom: ops@corp-example.org\nTo: ann@receiver-example.net\n"
+        "Subject: hi\n\nhi\n"
+    )
+    by = {r.recipient: r for r in parse(raw).results}
+    ann, ben = by["ann@receiver-example.net"], by["ben@other-example.org"]
+    assert (ann.reason, ann.reply_code, ann.command) == ("blocked", "501", "MAIL")
+    # "554 <x>... 550 ...": Sendmail's own code, then the remote server's; the latter is the reply.
+    assert (ben.reason, ben.reply_code) == ("hostunknown", "550")
