@@ -15,6 +15,7 @@ import asyncio
 import gc
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -110,7 +111,16 @@ def build_app(settings: Settings, services: Services, *, mode: str = "http") -> 
     app.use(_once_per_event(services))
     for name in HANDLERS:
         importlib.import_module(name).register(app)
+    # Registered last, so they only see what no handler took: events from subscriptions added in
+    # the app's settings and buttons on old messages get a 200, not a 404 that Slack would retry.
+    app.event(re.compile(".*"))(_ignore)
+    app.action(re.compile(".*"))(_ignore)
     return app
+
+
+async def _ignore(ack, body) -> None:
+    log.debug("nothing handles %s; acknowledged", body.get("type"))
+    await ack()
 
 
 class _EnvTokenNotice(logging.Filter):

@@ -69,3 +69,25 @@ async def test_healthz(running):
         async with session.get(running.url.replace("/slack/events", "/healthz")) as resp:
             assert resp.status == 200
             assert (await resp.json())["ok"] is True
+
+
+async def test_events_and_buttons_nothing_handles_get_200_and_no_reply(running):
+    reaction = {
+        "type": "reaction_added",
+        "user": "U0ALICE",
+        "reaction": "eyes",
+        "item": {"type": "message", "channel": "C0TRIAGE", "ts": "1.1"},
+    }
+    assert (await running.sender.event(reaction)).status == 200
+    old_button = running.sender.block_action("retired_action", "x", message={"ts": "1.2"})
+    assert (await running.sender.interaction(old_button)).status == 200
+    edited = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": "C0TRIAGE",
+        "ts": "1.3",
+        "message": {"text": "550 5.7.1 blocked", "user": "U0ALICE"},
+    }
+    assert (await running.sender.event(edited)).status == 200
+    await running.slack.settle()
+    assert [c.method for c in running.slack.calls if c.method != "auth.test"] == []
