@@ -18,6 +18,7 @@ from knowledge.bounce import mime
 
 # Format ids: short and stable, they appear in results as `reported_by`.
 EXIM = "exim"
+EZWEB = "ezweb"
 FML = "fml"
 IMAIL = "imail"
 INTERSCAN = "interscan"
@@ -47,6 +48,8 @@ def identify(top: Message, text: str, reporting_mta: str | None = None) -> str |
         return IMAIL
     if _VERIZON_FROM.search(from_hdr):
         return VERIZON
+    if _ezweb(top, from_hdr, subject):
+        return EZWEB
     if (
         from_hdr.lstrip('"').startswith("InterScan")
         or "InterScan" in mime.header(top, "Content-Type")
@@ -71,6 +74,26 @@ def identify(top: Message, text: str, reporting_mta: str | None = None) -> str |
     return None
 
 
+def _ezweb(top: Message, from_hdr: str, subject: str) -> bool:
+    """au's EZweb gateway: two of its From, Subject, Received and Message-ID marks."""
+    message_id = mime.header(top, "Message-ID")
+    received = " ".join(str(v) for v in (top.get_all("Received") or [])[:6])
+    marks = (
+        "postmaster@ezweb.ne.jp" in from_hdr.lower() or "postmaster@au.com" in from_hdr.lower(),
+        subject == "Mail System Error - Returned Mail",
+        "ezweb.ne.jp (EZweb Mail) with" in received or ".au.com (" in received,
+        message_id.endswith((".ezweb.ne.jp>", ".au.com>")),
+    )
+    return sum(marks) >= 2
+
+
+def header_verdict(top: Message, fmt: str | None) -> str | None:
+    """A reason a format states in a header rather than in words."""
+    if fmt == EZWEB and mime.header(top, "X-SPASIGN").upper().startswith("NG"):
+        return "filtered"  # EZweb marks mail its users' reception filters refused
+    return None
+
+
 # Wordings that settle the reason in a format's own reports (lower-case, squashed text). Checked in
 # order, before any generic rule: these products use generic sentences with one meaning.
 FORMAT_RULES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
@@ -88,6 +111,8 @@ FORMAT_RULES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             (r"delivery failed ", "expired"),
         ),
         VERIZON: ((r"no such user here|no valid recipients", "userunknown"),),
+        # Exim's router says "user not found" for a local part it has no mailbox for.
+        EXIM: ((r"\buser not found\b", "userunknown"),),
         # InterScan names only the address it could not deliver to: the address was refused.
         INTERSCAN: ((r"unable to deliver message to", "userunknown"),),
         # Amazon SES receipt rules answer with fixed templates; "Mailbox does not exist" is the one a

@@ -244,8 +244,9 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
         results = _fml(subject, joined, original)
         if results:
             return ParsedInput("ndr", results, notes)
+    verdict = formats.header_verdict(top, fmt)
     if parts.dsn:
-        results = reports.dsn(parts, original, fmt)
+        results = reports.dsn(parts, original, fmt, verdict)
         if results:
             return ParsedInput("dsn", results, notes)
     if '"notificationType"' in joined or '"bounceType"' in joined:
@@ -254,7 +255,7 @@ def _from_parts(parts: mime.Parts, notes: list[str], depth: int, force_bounce: b
             return ParsedInput("ndr", results, notes)
     bouncy = force_bounce or _is_bounce(top, from_hdr, subject, joined, parts.returned is not None)
     if bouncy:
-        results = _text_ndr(parts, original, joined, addressee=not force_bounce, fmt=fmt)
+        results = _text_ndr(parts, original, joined, addressee=not force_bounce, fmt=fmt, verdict=verdict)
         if depth == 0 and (not results or all(_weak(r) for r in results)):
             inner = _inner_bounce(parts, joined)
             if inner is not None:
@@ -410,7 +411,12 @@ def _headers_from_text(text: str) -> Message | None:
 
 
 def _text_ndr(
-    parts: mime.Parts, original: Original, joined: str, addressee: bool = True, fmt: str | None = None
+    parts: mime.Parts,
+    original: Original,
+    joined: str,
+    addressee: bool = True,
+    fmt: str | None = None,
+    verdict: str | None = None,
 ) -> list[BounceResult]:
     text = ndr.unquote(joined)
     note_text, _ = ndr.split_returned(text)
@@ -422,6 +428,7 @@ def _text_ndr(
         return []
     for d in drafts:
         d.reported_by = fmt
+        d.preset = d.preset or verdict
     return [finish(d, original) for d in drafts]
 
 

@@ -44,7 +44,9 @@ def typed(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def dsn(parts: mime.Parts, original: Original, fmt: str | None = None) -> list[BounceResult]:
+def dsn(
+    parts: mime.Parts, original: Original, fmt: str | None = None, verdict: str | None = None
+) -> list[BounceResult]:
     """One result per recipient block of a message/delivery-status part, with what the human-readable
     part says about the same recipient (the SMTP command, the remote host) added."""
     recipients: list[list[tuple[str, str]]] = []
@@ -95,7 +97,7 @@ def dsn(parts: mime.Parts, original: Original, fmt: str | None = None) -> list[B
             diagnostic=diag,
             diagnostic_type=dtype,
             remote_mta=remote,
-            preset=_POWERMTA.get(_field(items, "X-PowerMTA-BounceCategory").strip().lower()),
+            preset=_POWERMTA.get(_field(items, "X-PowerMTA-BounceCategory").strip().lower()) or verdict,
             reporting_mta=reporting,
             reported_by=fmt,
         )

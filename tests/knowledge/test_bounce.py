@@ -653,3 +653,29 @@ def test_sendmail_transcript_sender_refusal_is_the_cause_for_the_recipient_it_bl
     assert (ann.reason, ann.reply_code, ann.command) == ("blocked", "501", "MAIL")
     # "554 <x>... 550 ...": Sendmail's own code, then the remote server's; the latter is the reply.
     assert (ben.reason, ben.reply_code) == ("hostunknown", "550")
+
+
+def test_ezweb_reception_filter_header():
+    raw = (
+        "From: Postmaster@ezweb.ne.jp\nTo: a@corp-example.org\nSubject: Mail System Error - Returned Mail\n"
+        "Message-ID: <20240701100000.AB12@lsean.ezweb.ne.jp>\nX-SPASIGN: NG\n"
+        "Date: Mon, 1 Jul 2024 10:00:00 +0000\n\n"
+        "Each of the following recipients was rejected by a remote mail server.\n\n"
+        "    Recipient: <user@ezweb.ne.jp>\n    >>> DATA\n    <<< 550 : User unknown\n"
+    )
+    r = only(parse(raw))
+    assert (r.recipient, r.reason, r.reported_by) == ("user@ezweb.ne.jp", "filtered", "ezweb")
+
+
+def test_exim_router_user_not_found():
+    raw = (
+        "From: Mail Delivery System <Mailer-Daemon@relay.corp-example.org>\nTo: a@corp-example.org\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        "Message-Id: <E1sOABC-000123-Xy@relay.corp-example.org>\nDate: Mon, 1 Jul 2024 10:00:00 +0000\n\n"
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  gone@relay.corp-example.org\n    user not found\n"
+    )
+    r = only(parse(raw))
+    assert (r.recipient, r.reason, r.reported_by) == ("gone@relay.corp-example.org", "userunknown", "exim")
