@@ -239,7 +239,7 @@ _BOILERPLATE = re.compile(
             r"if the problem continues",
             r"^the following message to",
             r"^an error occurred while trying to deliver",
-            r"^technical (?:report|details)",
+            r"^technical (?:report|details)(?! of (?:temporary|permanent) failure)",
             r"^original-envelope-id",
             r"please verify the addresses and try",
             r"contact customer support",

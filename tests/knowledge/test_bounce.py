@@ -679,3 +679,18 @@ def test_exim_router_user_not_found():
     )
     r = only(parse(raw))
     assert (r.recipient, r.reason, r.reported_by) == ("gone@relay.corp-example.org", "userunknown", "exim")
+
+
+def test_gmail_delay_notice_keeps_saying_the_failure_is_temporary():
+    raw = (
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: tom.baker@gmail.com\n"
+        "Subject: Delivery Status Notification (Delay)\nDate: Mon, 1 Jul 2024 10:00:00 +0000\n\n"
+        "This is an automatically generated Delivery Status Notification\n\n"
+        "THIS IS A WARNING MESSAGE ONLY.\n\n"
+        "Delivery to the following recipient has been delayed:\n\n     info@harbour-example.net\n\n"
+        "Message will be retried for 2 more day(s)\n\nTechnical details of temporary failure:\n"
+        "The recipient server did not accept our requests to connect.\n"
+    )
+    r = only(parse(raw))
+    assert (r.recipient, r.reason, r.action) == ("info@harbour-example.net", "expired", "delayed")
+    assert "temporary failure" in r.diagnostic
