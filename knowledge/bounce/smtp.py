@@ -36,7 +36,7 @@ _COMMANDS = (
     (re.compile(r"\[(rcpt_to|mail_from|data)\]", re.I), None),
     (re.compile(r"(?:error following|smtp:|in response to) ?(rcpt|mail|data|helo|ehlo)\b", re.I), None),
     (re.compile(r"most progress was (rcpt to|mail from|data|helo|ehlo) response", re.I), None),
-    (re.compile(r"does not like recipient", re.I), "RCPT"),
+    (re.compile(r"does not like recipient|unknown recipient or mailbox unavailable ->", re.I), "RCPT"),
     (re.compile(r"does not like sender|but sender was rejected", re.I), "MAIL"),
     (re.compile(r"failed after I sent the message|failed on data command", re.I), "DATA"),
     (re.compile(r"but my name was rejected", re.I), "HELO"),

@@ -694,3 +694,9 @@ def test_gmail_delay_notice_keeps_saying_the_failure_is_temporary():
     r = only(parse(raw))
     assert (r.recipient, r.reason, r.action) == ("info@harbour-example.net", "expired", "delayed")
     assert "temporary failure" in r.diagnostic
+
+
+def test_exchange_unknown_recipient_arrow_names_the_rcpt_stage():
+    diag = "550 Unknown recipient or mailbox unavailable -> gone@corp-example.org"
+    r = only(parse(_dsn("", diag)))
+    assert (r.command, r.reason) == ("RCPT", "userunknown")
