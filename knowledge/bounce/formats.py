@@ -108,7 +108,7 @@ FORMAT_RULES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             (r"user mailbox exceeds allowed size", "mailboxfull"),
             (r"requested action not taken: virus detected", "virusdetected"),
             (r"blacklisted url in message", "spamdetected"),
-            (r"delivery failed ", "expired"),
+            (r"delivery failed \d+ attempts", "expired"),
         ),
         VERIZON: ((r"no such user here|no valid recipients", "userunknown"),),
         # Exim's router says "user not found" for a local part it has no mailbox for.
