@@ -16,6 +16,7 @@ COMMANDS = (
     "bot.commands.analyze",
     "bot.commands.start",
     "bot.commands.incidents",
+    "bot.commands.watch",
     "bot.commands.warmup",
     "bot.commands.suppressions",
     "bot.commands.serve",

@@ -36,6 +36,7 @@ from bot.slash import (
     ReportAnswer,
 )
 from bot.triage import is_bounce
+from bot.watch_answers import WatchAnswer, watch_line
 
 PROMPT = "deliverability> "
 _COMMAND = re.compile(r"^\s*/?deliverability(?:\s+|$)", re.IGNORECASE)
@@ -172,6 +173,9 @@ def render(answer: Answer) -> str:
         HelpAnswer: lambda a: render_help(a.problem),
         ProblemAnswer: lambda a: f"! {a.problem}",
         PracticeAnswer: lambda a: a.text,
+        WatchAnswer: lambda a: (
+            a.text() + "".join(f"\n  {watch_line(w)}" for w in a.watches if a.request.sub == "watches")
+        ),
     }
     return renderers[type(answer)](answer)
 

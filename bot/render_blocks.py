@@ -45,6 +45,7 @@ from bot.slash import (
     Request,
 )
 from bot.triage import is_bounce
+from bot.watch_answers import WatchAnswer
 from checks.model import Finding, Report, Status, worst_first
 from knowledge.base import KnowledgeBase
 
@@ -209,6 +210,10 @@ def render(
         from bot.render_practices import practice_message  # it builds on this module's helpers
 
         return practice_message(answer, keep=keep)
+    if isinstance(answer, WatchAnswer):
+        from bot.render_watch import watch_message  # it builds on this module's helpers
+
+        return watch_message(answer)
     raise TypeError(f"no rendering for {type(answer).__name__}")
 
 

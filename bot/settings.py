@@ -89,6 +89,11 @@ class Settings:
     digest_scheduler: bool = True
     triage_channels: tuple[str, ...] = ()  # channel ids where every bounce-looking message is diagnosed
     response_private: bool = False  # slash-command answers only to the caller unless `public` is given
+    watch_interval: float = 6 * 3600.0  # each watched target is re-checked this often
+    watch_channel: str = ""  # where alerts of watches added from the CLI go
+    watch_scheduler: bool = True  # serving processes run the watch scheduler
+    watch_workspace: str = "cli"  # the workspace watches added from the CLI belong to
+    blocklist_rate: float = 10.0  # watch rounds: queries per second per blocklist zone (0: no limit)
     suppressions: bool = True  # keep a suppression list of hard-bouncing recipients (full addresses)
     suppression_retention_days: int = 365  # a suppressed address is dropped this long after its last bounce
     soft_bounce_window: float = 30 * 86400.0  # mailboxfull/suspend bounces counted within this window...
@@ -164,6 +169,28 @@ class Settings:
                     f"DIGEST_TZ: not a time zone: {v!r} (use a name like Europe/Paris)"
                 ) from exc
             values["digest_tz"] = v.strip()
+        if (v := get("WATCH_INTERVAL")) is not None:
+            try:
+                values["watch_interval"] = parse_duration(v)
+            except SettingsError as exc:
+                raise SettingsError(f"WATCH_INTERVAL: {exc}") from None
+            if values["watch_interval"] < 60:
+                raise SettingsError("WATCH_INTERVAL must be at least a minute")
+        if (v := get("WATCH_SCHEDULER")) is not None:
+            try:
+                values["watch_scheduler"] = parse_switch(v)
+            except SettingsError as exc:
+                raise SettingsError(f"WATCH_SCHEDULER: {exc}") from None
+        for name in ("WATCH_CHANNEL", "WATCH_WORKSPACE"):
+            if (v := get(name)) is not None:
+                values[name.lower()] = v.strip()
+        if (v := get("BLOCKLIST_RATE")) is not None:
+            try:
+                values["blocklist_rate"] = float(v)
+            except ValueError:
+                raise SettingsError(f"BLOCKLIST_RATE: not a number of queries per second: {v!r}") from None
+            if not values["blocklist_rate"] >= 0:
+                raise SettingsError("BLOCKLIST_RATE must be zero (no limit) or more")
         if (v := get("SUPPRESSIONS")) is not None:
             try:
                 values["suppressions"] = parse_switch(v)

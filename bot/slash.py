@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot import practice_answers
+from bot import practice_answers, watch_answers
 from checks.model import Report
 from checks.runner import run_checks
 from checks.target import TargetError, parse_target
@@ -63,6 +63,14 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "suppressions",
         "how many recipients are suppressed after hard bounces, with the list as a CSV file",
     ),
+    Subcommand(
+        "watch",
+        "watch <domain|ip> [#channel]",
+        "watch example.com #deliverability",
+        "re-check it every few hours and post here (or in #channel) when something changes",
+    ),
+    Subcommand("unwatch", "unwatch <domain|ip>", "unwatch example.com", "stop watching it"),
+    Subcommand("watches", "watches", "watches", "what this workspace watches"),
     Subcommand("help", "help", "help", "this list"),
 )
 NAMES = tuple(s.name for s in SUBCOMMANDS)
@@ -83,6 +91,7 @@ class Request:
     text: str = ""
     private: bool | None = None  # None: the RESPONSE_PRIVATE default
     problem: str = ""
+    caller: watch_answers.Caller | None = None  # who asked, from where (Slack); None in the console
 
     def command_text(self) -> str:
         """The canonical text of a check request, used to run it again from a button."""
@@ -139,7 +148,7 @@ def parse(text: str) -> Request:
             args.append(token)
     if sub in ("help", "incidents"):
         return Request(sub, private=private)
-    if sub in practice_answers.SUBCOMMANDS:
+    if sub in practice_answers.SUBCOMMANDS or sub in watch_answers.SUBCOMMANDS:
         return Request(sub, text=" ".join(args), private=private)
     return _check_request(sub, args, private)
 
@@ -235,6 +244,7 @@ Answer = (
     | HelpAnswer
     | ProblemAnswer
     | practice_answers.PracticeAnswer
+    | watch_answers.WatchAnswer
 )
 
 
@@ -252,6 +262,8 @@ async def execute(request: Request, services: Services) -> Answer:
         return IncidentsAnswer(request, await asyncio.to_thread(services.store.list, "active"))
     if request.sub in practice_answers.SUBCOMMANDS:
         return await practice_answers.execute(request, services)
+    if request.sub in watch_answers.SUBCOMMANDS:
+        return await watch_answers.execute(request, services)
     try:
         target = parse_target(request.target)
         if request.sub == "ip" and target.kind != "ip":

@@ -449,6 +449,8 @@ async def _ask(ctx: Context, item: str, zone: Zone) -> Lookup:
         skipped = Result(_query_name(item, zone.query, zone.spec.kind), "A", Outcome.NODATA)
         return Lookup(item, zone, Verdict(False, True, zone.spec.retired), skipped)
     qname = _query_name(item, zone.query, zone.spec.kind)
+    if ctx.limiter is not None:  # a watch round paces each list to BLOCKLIST_RATE queries per second
+        await ctx.limiter.acquire(zone.query)
     verdict, answer = await asyncio.gather(
         TEST_POINTS.verdict(ctx.dns, ctx.settings.dns_nameservers, zone), ctx.dns.query(qname, "A")
     )
@@ -456,6 +458,8 @@ async def _ask(ctx: Context, item: str, zone: Zone) -> Lookup:
     if verdict.usable and answer.ok:
         outcome.reading = read(zone.spec, answer.records)
         if outcome.reading.state == "listed":
+            if ctx.limiter is not None:
+                await ctx.limiter.acquire(zone.query)
             outcome.txt = await ctx.dns.query(qname, "TXT")
     return outcome
 

@@ -42,6 +42,7 @@ class Context:
     selectors: tuple[str, ...] = ()
     memo: dict = field(default_factory=dict)  # results shared between checks within a run
     http: object | None = None  # a checks.http.HttpPolicy; None: production (public addresses, port 443)
+    limiter: object | None = None  # async acquire(zone) before each blocklist query (watch rounds)
 
     @property
     def domain(self) -> str | None:
@@ -61,6 +62,7 @@ async def run_checks(
     only: tuple[str, ...] | None = None,
     resolver: Resolver | None = None,
     http: object | None = None,
+    limiter: object | None = None,
 ) -> Report:
     """Every applicable check at once; when CHECK_DEADLINE passes, unfinished ones report `error`."""
     started = time.monotonic()
@@ -70,7 +72,7 @@ async def run_checks(
             raise TargetError("--ip goes with a domain target")
     resolver = resolver or make_resolver(settings)
     resolver.bind_loop()
-    ctx = Context(target, resolver, settings, ip=ip, selectors=tuple(selectors), http=http)
+    ctx = Context(target, resolver, settings, ip=ip, selectors=tuple(selectors), http=http, limiter=limiter)
     names = list(only or (DOMAIN_CHECKS if target.kind == "domain" else IP_CHECKS))
     tasks = {name: asyncio.create_task(_run_one(name, ctx), name=f"check:{name}") for name in names}
     done, pending = await asyncio.wait(tasks.values(), timeout=settings.check_deadline)

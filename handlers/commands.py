@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slack_bolt.async_app import AsyncApp
 
 from bot import slash
 from bot.ids import COMMAND
 from bot.render_blocks import checking_message, render
 from bot.slack_text import unescape
+from bot.watch_answers import Caller
 from handlers.errors import later
 from handlers.reply import answer_message, attach_full_text
 
@@ -17,7 +20,7 @@ def register(app: AsyncApp) -> None:
 
 
 async def on_command(ack, command, body, context, respond, client, services) -> None:
-    request = slash.parse(unescape(command.get("text") or ""))
+    request = replace(slash.parse(unescape(command.get("text") or "")), caller=Caller.of_command(command))
     private = request.is_private(services.settings.response_private)
     response_type = "ephemeral" if private else "in_channel"
     if request.sub == "help" or request.problem:

@@ -71,6 +71,8 @@ class Digest:
     trend_days: list[str] = field(default_factory=list)
     trends: list[Trend] = field(default_factory=list)
     mttr: timedelta | None = None
+    # Changes and recoveries on watched targets during the period (Store.watch_changes_between).
+    watch_changes: list[dict[str, Any]] = field(default_factory=list)
     # Sender practices (practices.digest.Section): IPs in warm-up and the period's list hygiene.
     practices: Any = None
 
@@ -81,7 +83,7 @@ class Digest:
     @property
     def quiet(self) -> bool:
         """Nothing happened and nothing is open."""
-        return not (self.new or self.recurring or self.open or self.resolved)
+        return not (self.new or self.recurring or self.open or self.resolved or self.watch_changes)
 
     def to_dict(self) -> dict[str, Any]:
         def incidents(items: list[Incident]) -> list[dict[str, Any]]:
@@ -106,6 +108,7 @@ class Digest:
             "trend_days": self.trend_days,
             "trends": [{"reason": t.reason, "counts": t.counts, "spark": t.spark} for t in self.trends],
             "mttr_seconds": int(self.mttr.total_seconds()) if self.mttr is not None else None,
+            "watch_changes": self.watch_changes,
             "practices": self.practices.to_dict() if self.practices is not None else None,
         }
 
@@ -185,6 +188,7 @@ def build_digest(store: Store, *, now: datetime, since: datetime, tz: str | tzin
         Trend(reason, [per_day[reason][d] for d in days])
         for reason in sorted(per_day, key=lambda r: (-sum(per_day[r].values()), r))
     ]
+    digest.watch_changes = store.watch_changes_between(since, now)
     digest.practices = _practices_section(store, now=now, since=since, zone=zone)
     return digest
 
@@ -295,6 +299,15 @@ def render_text(digest: Digest) -> str:
         lines.extend(
             f"  {t.reason.ljust(width)}  {t.spark}  {' '.join(str(n) for n in t.counts)}"
             for t in digest.trends
+        )
+    if digest.watch_changes:
+        lines.append("")
+        lines.append(f"Changes in watched targets ({len(digest.watch_changes)}):")
+        lines.extend(
+            f"  {'✗' if c['event'] == 'change' else '✓'} {c['at'][5:16].replace('T', ' ')} {c['target']} "
+            f"{c['check']} {c['about']}: {c['before']} → {c['after']}"
+            + (f" (#{c['incident_id']})" if c["incident_id"] else "")
+            for c in digest.watch_changes
         )
     return "\n".join(lines + practices)
 

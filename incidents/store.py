@@ -174,6 +174,64 @@ def m003_digest_and_sources(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m004_watches(db: Database) -> None:
+    # Watched domains and IPs (watch/): the schedule and its leases, every run's findings, the alerts.
+    # A removed watch keeps its row (removed_at) so its history and alerts stay readable.
+    db.executescript(
+        """
+        CREATE TABLE watches (
+            id          INTEGER PRIMARY KEY,
+            workspace   TEXT NOT NULL DEFAULT '',
+            target      TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('domain', 'ip')),
+            channel     TEXT,
+            created_by  TEXT,
+            created_at  TEXT NOT NULL,
+            removed_at  TEXT,
+            selectors   TEXT NOT NULL DEFAULT '[]',
+            state       TEXT NOT NULL DEFAULT '{}',
+            next_run_at TEXT NOT NULL,
+            last_run_at TEXT,
+            lease_owner TEXT,
+            lease_until TEXT,
+            UNIQUE (workspace, target)
+        );
+        CREATE INDEX watches_by_next_run ON watches (next_run_at);
+        CREATE TABLE watch_runs (
+            id         INTEGER PRIMARY KEY,
+            watch_id   INTEGER NOT NULL REFERENCES watches (id) ON DELETE CASCADE,
+            ran_at     TEXT NOT NULL,
+            elapsed_ms INTEGER,
+            summary    TEXT NOT NULL DEFAULT '{}',
+            findings   TEXT NOT NULL DEFAULT '[]',
+            retried    TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX watch_runs_by_watch ON watch_runs (watch_id, ran_at);
+        CREATE TABLE watch_alerts (
+            id             INTEGER PRIMARY KEY,
+            watch_id       INTEGER NOT NULL REFERENCES watches (id) ON DELETE CASCADE,
+            run_id         INTEGER REFERENCES watch_runs (id) ON DELETE SET NULL,
+            at             TEXT NOT NULL,
+            check_name     TEXT NOT NULL,
+            about          TEXT NOT NULL,
+            event          TEXT NOT NULL CHECK (event IN ('change', 'recovery')),
+            before_status  TEXT,
+            after_status   TEXT,
+            before_summary TEXT,
+            after_summary  TEXT,
+            incident_id    INTEGER REFERENCES incidents (id) ON DELETE SET NULL,
+            channel        TEXT,
+            posted_at      TEXT,
+            message_ts     TEXT,
+            error          TEXT
+        );
+        CREATE INDEX watch_alerts_by_time ON watch_alerts (at);
+        CREATE INDEX watch_alerts_by_watch ON watch_alerts (watch_id, at);
+        """
+    )
+
+
+@MIGRATIONS()
 def m005_practices(db: Database) -> None:
     # Sender practices (practices/): warm-up plans and their days (planned against what was sent); the
     # suppression list, which keeps full addresses by design (its own retention, SUPPRESSIONS=off);
@@ -683,6 +741,320 @@ class Store:
             }
         )
 
+    # -- watches --
+    # Storage of watched domains and IPs; the watch/ package schedules, checks and judges them. Rows are
+    # returned as dicts with their JSON columns decoded. A lease (lease_owner, lease_until), claimed
+    # under BEGIN IMMEDIATE, keeps two processes from checking one target at once; it expires so a
+    # crashed process delays a target's run but never stops it.
+
+    def add_watch(
+        self,
+        workspace: str,
+        target: str,
+        kind: str,
+        *,
+        channel: str | None,
+        created_by: str | None,
+        next_run_at: datetime,
+        selectors: list[str] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Watch a target in a workspace (again); True when it was not being watched before."""
+        now = to_text(self.now())
+        with self._write() as db:
+            row = next(
+                db.query("SELECT * FROM watches WHERE workspace = ? AND target = ?", [workspace, target]),
+                None,
+            )
+            if row is None:
+                watch_id = (
+                    db.table("watches")
+                    .insert(
+                        {
+                            "workspace": workspace,
+                            "target": target,
+                            "kind": kind,
+                            "channel": channel,
+                            "created_by": created_by,
+                            "created_at": now,
+                            "selectors": json.dumps(list(dict.fromkeys(selectors or []))),
+                            "next_run_at": to_text(next_run_at),
+                        }
+                    )
+                    .last_pk
+                )
+                created = True
+            else:
+                watch_id, created = row["id"], row["removed_at"] is not None
+                known = json.loads(row["selectors"] or "[]")
+                changes: dict[str, Any] = {
+                    "channel": channel or row["channel"],
+                    "selectors": json.dumps(list(dict.fromkeys([*known, *(selectors or [])]))),
+                    "removed_at": None,
+                }
+                if created:
+                    changes |= {
+                        "created_by": created_by,
+                        "created_at": now,
+                        "next_run_at": to_text(next_run_at),
+                    }
+                db.table("watches").update(watch_id, changes)
+        return self.get_watch(watch_id), created  # type: ignore[return-value]
+
+    def remove_watch(self, workspace: str, target: str) -> bool:
+        """Stop watching; the history stays. False when the target was not watched in that workspace."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE watches SET removed_at = ?, lease_owner = NULL, lease_until = NULL"
+                " WHERE workspace = ? AND target = ? AND removed_at IS NULL",
+                [to_text(self.now()), workspace, target],
+            )
+            return cursor.rowcount == 1
+
+    def get_watch(self, watch_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM watches WHERE id = ?", [int(watch_id)])
+        return _watch_row(rows[0]) if rows else None
+
+    def list_watches(self, workspace: str | None = None) -> list[dict[str, Any]]:
+        """The watches in force, by workspace and target."""
+        sql, params = "SELECT * FROM watches WHERE removed_at IS NULL", []
+        if workspace is not None:
+            sql += " AND workspace = ?"
+            params.append(workspace)
+        return [_watch_row(r) for r in self._rows(sql + " ORDER BY workspace, target", params)]
+
+    def find_watches(self, target: str, workspace: str | None = None) -> list[dict[str, Any]]:
+        """Every watch of a target, removed ones too (their history is kept)."""
+        sql, params = "SELECT * FROM watches WHERE target = ?", [target]
+        if workspace is not None:
+            sql += " AND workspace = ?"
+            params.append(workspace)
+        return [_watch_row(r) for r in self._rows(sql + " ORDER BY workspace, id", params)]
+
+    def claim_watches(
+        self,
+        owner: str,
+        lease: timedelta,
+        *,
+        due_only: bool = True,
+        limit: int | None = None,
+        ids: list[int] | None = None,
+        exclude: list[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Lease the watches due now (or all, `due_only=False`; or these `ids`; not those in `exclude`)
+        that no one holds a lease on."""
+        now = self.now()
+        sql = "SELECT * FROM watches WHERE removed_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)"
+        params: list[Any] = [to_text(now)]
+        if due_only:
+            sql += " AND next_run_at <= ?"
+            params.append(to_text(now))
+        if ids is not None:
+            sql += f" AND id IN ({', '.join('?' for _ in ids) or 'NULL'})"
+            params += [int(i) for i in ids]
+        if exclude:
+            sql += f" AND id NOT IN ({', '.join('?' for _ in exclude)})"
+            params += [int(i) for i in exclude]
+        sql += " ORDER BY next_run_at, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._write() as db:
+            rows = list(db.query(sql, params))
+            for row in rows:
+                row["lease_owner"], row["lease_until"] = owner, to_text(now + lease)
+                db.execute(
+                    "UPDATE watches SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                    [owner, row["lease_until"], row["id"]],
+                )
+        return [_watch_row(r) for r in rows]
+
+    def release_watch(self, watch_id: int, owner: str) -> None:
+        """Give a lease back without a run (the run was cancelled), so another process may take it."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE watches SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                [int(watch_id), owner],
+            )
+
+    def finish_watch_run(
+        self,
+        watch_id: int,
+        owner: str,
+        *,
+        run: Mapping[str, Any],
+        state: Mapping[str, Any],
+        selectors: list[str],
+        next_run_at: datetime,
+        alerts: list[Mapping[str, Any]],
+    ) -> tuple[int, list[int]] | None:
+        """Store a run, the new state and its alerts, and release the lease, in one transaction.
+
+        None, storing nothing, when the lease was lost (it expired and another process took the
+        watch): that process's run counts, so its alerts are not raised twice.
+        """
+        now = to_text(self.now())
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE watches SET state = ?, selectors = ?, last_run_at = ?, next_run_at = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                [
+                    json.dumps(state, ensure_ascii=False),
+                    json.dumps(selectors),
+                    to_text(run["ran_at"]),
+                    to_text(next_run_at),
+                    int(watch_id),
+                    owner,
+                ],
+            )
+            if cursor.rowcount != 1:
+                return None
+            run_id = (
+                db.table("watch_runs")
+                .insert(
+                    {
+                        "watch_id": watch_id,
+                        "ran_at": to_text(run["ran_at"]),
+                        "elapsed_ms": run.get("elapsed_ms"),
+                        "summary": json.dumps(run.get("summary") or {}, ensure_ascii=False),
+                        "findings": json.dumps(run.get("findings") or [], ensure_ascii=False),
+                        "retried": json.dumps(run.get("retried") or []),
+                    }
+                )
+                .last_pk
+            )
+            alert_ids = [
+                db.table("watch_alerts")
+                .insert({**alert, "watch_id": watch_id, "run_id": run_id, "at": now})
+                .last_pk
+                for alert in alerts
+            ]
+        return run_id, alert_ids
+
+    def reschedule_watches(
+        self, plan: Callable[[list[dict[str, Any]]], Mapping[int, datetime]], *, before: datetime
+    ) -> int:
+        """Move the unleased watches due before `before` to the times `plan` gives them; how many moved."""
+        now = to_text(self.now())
+        with self._write() as db:
+            rows = list(
+                db.query(
+                    "SELECT * FROM watches WHERE removed_at IS NULL AND next_run_at < ?"
+                    " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_run_at, id",
+                    [to_text(before), now],
+                )
+            )
+            moves = plan([_watch_row(r) for r in rows])
+            for watch_id, moment in moves.items():
+                db.execute(
+                    "UPDATE watches SET next_run_at = ? WHERE id = ?", [to_text(moment), int(watch_id)]
+                )
+            return len(moves)
+
+    def set_watch_next_run(self, watch_id: int, moment: datetime) -> None:
+        with self._write() as db:
+            db.execute("UPDATE watches SET next_run_at = ? WHERE id = ?", [to_text(moment), int(watch_id)])
+
+    def link_watch_alerts(self, alert_ids: list[int], incident_id: int) -> None:
+        if not alert_ids:
+            return
+        marks = ", ".join("?" for _ in alert_ids)
+        with self._write() as db:
+            db.execute(
+                f"UPDATE watch_alerts SET incident_id = ? WHERE id IN ({marks})", [incident_id, *alert_ids]
+            )
+
+    def mark_watch_alerts(
+        self, alert_ids: list[int], *, channel: str | None, ts: str | None = None, error: str | None = None
+    ) -> None:
+        """Record where alerts were posted (the message ts), or why they were not."""
+        if not alert_ids:
+            return
+        marks = ", ".join("?" for _ in alert_ids)
+        posted = to_text(self.now()) if error is None else None
+        with self._write() as db:
+            db.execute(
+                f"UPDATE watch_alerts SET channel = ?, posted_at = ?, message_ts = ?, error = ?"
+                f" WHERE id IN ({marks})",
+                [channel, posted, ts, error, *alert_ids],
+            )
+
+    def watch_runs(self, watch_ids: list[int], *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs of these watches, oldest first (the newest `limit` of them)."""
+        if not watch_ids:
+            return []
+        marks = ", ".join("?" for _ in watch_ids)
+        sql = f"SELECT * FROM watch_runs WHERE watch_id IN ({marks}) ORDER BY ran_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._rows(sql, [int(i) for i in watch_ids])
+        for row in rows:
+            for key in ("summary", "findings", "retried"):
+                row[key] = json.loads(row[key] or "null")
+        return rows[::-1]
+
+    def watch_alerts(
+        self,
+        *,
+        watch_ids: list[int] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Alerts raised on watched targets, oldest first, with their target and workspace."""
+        sql = (
+            "SELECT a.*, w.target, w.kind, w.workspace FROM watch_alerts a"
+            " JOIN watches w ON w.id = a.watch_id WHERE 1 = 1"
+        )
+        params: list[Any] = []
+        if watch_ids is not None:
+            sql += f" AND a.watch_id IN ({', '.join('?' for _ in watch_ids) or 'NULL'})"
+            params += [int(i) for i in watch_ids]
+        if start is not None:
+            sql += " AND a.at >= ?"
+            params.append(to_text(start))
+        if end is not None:
+            sql += " AND a.at <= ?"
+            params.append(to_text(end))
+        return self._rows(sql + " ORDER BY a.at, a.id", params)
+
+    def watch_changes_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """What the digest lists: each change and recovery on a watched target from `start` to `end`."""
+        return [
+            {
+                "at": row["at"],
+                "workspace": row["workspace"],
+                "target": row["target"],
+                "check": row["check_name"],
+                "about": row["about"],
+                "event": row["event"],
+                "before": row["before_status"],
+                "after": row["after_status"],
+                "summary": row["after_summary"],
+                "incident_id": row["incident_id"],
+            }
+            for row in self.watch_alerts(start=start, end=end)
+        ]
+
+    def find_active_incident(
+        self, workspace: str, receiver: str, reason: str, subject: str
+    ) -> Incident | None:
+        """The open or investigating incident with this grouping key, the most recently seen."""
+        key = group_key(workspace, receiver, reason, subject)
+        rows = self._rows(
+            "SELECT * FROM incidents WHERE workspace = ? AND receiver = ? AND reason = ? AND subject = ?"
+            " AND status IN ('open', 'investigating') ORDER BY last_seen DESC, id DESC LIMIT 1",
+            list(key),
+        )
+        return _incident(rows[0]) if rows else None
+
+    def purge_watch_runs(self, before: datetime) -> int:
+        """Drop runs older than `before`, keeping each watch's latest; returns how many went."""
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM watch_runs WHERE ran_at < ?"
+                " AND id NOT IN (SELECT max(id) FROM watch_runs GROUP BY watch_id)",
+                [to_text(before)],
+            )
+            return cursor.rowcount
+
     # -- practices ------------------------------------------------------------------------------------
     # Warm-up plans, the suppression list and the tally of diagnosed bounces (practices/). What a plan
     # looks like and what suppresses an address are decided in practices/; these read and write them,
@@ -947,6 +1319,13 @@ def _incident(row: Mapping[str, Any]) -> Incident:
         resolution_note=row["resolution_note"],
         source=row.get("source") or "diagnose",
     )
+
+
+def _watch_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    decoded = dict(row)
+    decoded["selectors"] = json.loads(row["selectors"] or "[]")
+    decoded["state"] = json.loads(row["state"] or "{}")
+    return decoded
 
 
 def _event(row: Mapping[str, Any]) -> Event:
