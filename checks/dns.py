@@ -11,8 +11,11 @@ Outcomes of a lookup:
     ERROR     anything else (bad name, network error)   -> failed
 
 A `Resolver` lives for one run: every (name, type) is asked once, concurrent askers share the
-answer, and `queries` counts what was sent. pyspf and dkimpy are synchronous; they run in a worker
-thread and reach the same cache through `blocking_query`, so no library ever uses another resolver.
+answer, and `queries` counts what was sent. An authoritative server (no recursion) answers a CNAME
+whose target lies outside its zones with the CNAME alone; the resolver then asks for the target
+itself, so such a chain ends in the target's real outcome (often REFUSED), never a false "no
+record". pyspf and dkimpy are synchronous; they run in a worker thread and reach the same cache
+through `blocking_query`, so no library ever uses another resolver.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import dns.asyncresolver
@@ -46,6 +49,7 @@ class Outcome(StrEnum):
 
 
 _ABSENT = {Outcome.NXDOMAIN, Outcome.NODATA}
+MAX_CHASE = 8  # servers asked along one CNAME chain that authoritative servers leave dangling
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,13 @@ class Result:
 
     def describe(self) -> str:
         """A short phrase for evidence and summaries: `timed out`, `SERVFAIL`, `no such name`..."""
+        text = self._outcome_text()
+        if self.failed and self.cnames:
+            # The name itself answered; the lookup failed further along its CNAME chain.
+            text += f" at its CNAME target {self.cnames[-1]}"
+        return text
+
+    def _outcome_text(self) -> str:
         return {
             Outcome.OK: "answered",
             Outcome.NXDOMAIN: "no such name (NXDOMAIN)",
@@ -141,6 +152,14 @@ def valid_hostname(name: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """One server's answer; `dangling` when it ended on a CNAME without answering for the target."""
+
+    result: Result
+    dangling: bool = False
+
+
 class Resolver:
     """Asks the configured nameservers (or the system's), once per name and type, within a timeout."""
 
@@ -172,7 +191,7 @@ class Resolver:
             future = self._loop.create_future()
             self._cache[key] = future
             try:
-                result = await self._ask(*key)
+                result = await self._follow(await self._ask(*key))
             except BaseException as exc:  # cancelled by a deadline: let later askers try again
                 del self._cache[key]
                 future.cancel()
@@ -181,38 +200,60 @@ class Resolver:
             return result
         return await asyncio.shield(future)
 
-    async def _ask(self, name: str, rdtype: str) -> Result:
+    async def _ask(self, name: str, rdtype: str) -> _Sent:
         if self._serial is not None:
             async with self._serial:
                 return await self._send(name, rdtype)
         return await self._send(name, rdtype)
 
-    async def _send(self, name: str, rdtype: str) -> Result:
+    async def _follow(self, sent: _Sent) -> Result:
+        """Ask for the target of a CNAME chain the server left dangling, until a server ends it."""
+        result, seen = sent.result, {sent.result.name}
+        for _ in range(MAX_CHASE):
+            if not sent.dangling:
+                return result
+            target = result.cnames[-1]
+            if target in seen:
+                return replace(result, outcome=Outcome.ERROR, records=(), detail=f"CNAME loop at {target}")
+            seen.add(target)
+            done = self._cache.get((target, result.rdtype))
+            if done is not None and done.done() and not done.cancelled():
+                sent = _Sent(done.result())  # a finished lookup has already followed its own chain
+            else:
+                sent = await self._ask(target, result.rdtype)
+            step = sent.result
+            result = replace(step, name=result.name, cnames=result.cnames + step.cnames)
+        detail = f"CNAME chain longer than {MAX_CHASE} servers"
+        return replace(result, outcome=Outcome.ERROR, records=(), detail=detail)
+
+    async def _send(self, name: str, rdtype: str) -> _Sent:
         self.queries += 1
         try:
             qname = dns.name.from_text(name)
         except (dns.exception.DNSException, ValueError) as exc:
-            return Result(name, rdtype, Outcome.ERROR, detail=f"invalid name: {exc}")
+            return _Sent(Result(name, rdtype, Outcome.ERROR, detail=f"invalid name: {exc}"))
         try:
             answer = await self._resolver.resolve(
                 qname, rdtype, lifetime=self.timeout, raise_on_no_answer=False, search=False
             )
         except dns.resolver.NXDOMAIN:
-            return Result(name, rdtype, Outcome.NXDOMAIN)
+            return _Sent(Result(name, rdtype, Outcome.NXDOMAIN))
         except dns.resolver.LifetimeTimeout:
-            return Result(name, rdtype, Outcome.TIMEOUT, detail=f"no answer within {self.timeout:g}s")
+            detail = f"no answer within {self.timeout:g}s"
+            return _Sent(Result(name, rdtype, Outcome.TIMEOUT, detail=detail))
         except dns.resolver.NoNameservers as exc:
-            return Result(name, rdtype, _rcode_outcome(exc), detail=str(exc))
+            return _Sent(Result(name, rdtype, _rcode_outcome(exc), detail=str(exc)))
         except dns.resolver.YXDOMAIN:
-            return Result(name, rdtype, Outcome.ERROR, detail="name too long after DNAME substitution")
+            detail = "name too long after DNAME substitution"
+            return _Sent(Result(name, rdtype, Outcome.ERROR, detail=detail))
         except (dns.exception.DNSException, OSError, ValueError) as exc:
-            return Result(name, rdtype, Outcome.ERROR, detail=f"{type(exc).__name__}: {exc}")
+            return _Sent(Result(name, rdtype, Outcome.ERROR, detail=f"{type(exc).__name__}: {exc}"))
         cnames = _cname_chain(answer.response, qname)
         if answer.rrset is None:
-            return Result(name, rdtype, Outcome.NODATA, cnames=cnames)
-        return Result(
-            name, rdtype, Outcome.OK, _values(rdtype, answer.rrset), cnames=cnames, ttl=answer.rrset.ttl
-        )
+            dangling = bool(cnames) and not _negative_for(answer.response, cnames[-1])
+            return _Sent(Result(name, rdtype, Outcome.NODATA, cnames=cnames), dangling)
+        values = _values(rdtype, answer.rrset)
+        return _Sent(Result(name, rdtype, Outcome.OK, values, cnames=cnames, ttl=answer.rrset.ttl))
 
     def blocking_query(self, name: str, rdtype: str, timeout: float | None = None) -> Result:
         """For synchronous libraries in a worker thread: the same cached lookup, run on the event loop."""
@@ -241,6 +282,14 @@ def _rcode_outcome(exc: dns.resolver.NoNameservers) -> Outcome:
     if "SERVFAIL" in text:
         return Outcome.SERVFAIL
     return Outcome.ERROR
+
+
+def _negative_for(response: dns.message.Message, target: str) -> bool:
+    """Whether the response says `target` has no records (an SOA of a zone holding it, RFC 2308)."""
+    name = dns.name.from_text(target)
+    return any(
+        rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name) for rrset in response.authority
+    )
 
 
 def _cname_chain(response: dns.message.Message, qname: dns.name.Name) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 It answers like an authoritative server (AA, NXDOMAIN vs NODATA, CNAME chains, wildcards, empty
 non-terminals), truncates UDP answers that do not fit so clients retry over TCP, and injects faults
-for chosen names: SERVFAIL, REFUSED, a delay, or no answer at all. It runs in threads, so async
-code, worker threads and subprocesses all reach it through real sockets.
+for chosen names: SERVFAIL, REFUSED, a delay, or no answer at all. By default it answers for every
+name; `serve_zones()` makes it behave like nsd or BIND serving only those zones: REFUSED outside
+them, CNAME chains left dangling at the zone edge, and an SOA in negative answers. It runs in
+threads, so async code, worker threads and subprocesses all reach it through real sockets.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class DnsTestServer:
         self.records: dict[str, dict[str, list[dns.rdata.Rdata]]] = {}
         self.faults: dict[tuple[str, str | None], Fault] = {}
         self.log: list[tuple[str, str, str]] = []  # (name, type, "udp"|"tcp")
+        self.zones: tuple[str, ...] = ()  # empty: answer for every name
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._servers: list[socketserver.BaseServer] = []
@@ -97,6 +100,16 @@ class DnsTestServer:
         with self._lock:
             self.faults[(_norm(name), rdtype.upper() if rdtype else None)] = Fault(kind, seconds)
 
+    def serve_zones(self, *zones: str) -> None:
+        """Be authoritative for these zones only, as a real authoritative server is."""
+        with self._lock:
+            self.zones = tuple(_norm(z) for z in zones)
+
+    def _zone_of(self, name: str) -> str | None:
+        if not self.zones:
+            return ""
+        return max((z for z in self.zones if name == z or name.endswith("." + z)), key=len, default=None)
+
     def clear_faults(self) -> None:
         with self._lock:
             self.faults.clear()
@@ -106,6 +119,7 @@ class DnsTestServer:
             self.records.clear()
             self.faults.clear()
             self.log.clear()
+            self.zones = ()
 
     def queries_for(self, name: str) -> list[tuple[str, str, str]]:
         return [q for q in self.log if q[0] == _norm(name)]
@@ -147,6 +161,10 @@ class DnsTestServer:
         if self.delay:
             self._stop.wait(self.delay)
         with self._lock:
+            if self._zone_of(qname) is None:
+                response.set_rcode(dns.rcode.REFUSED)
+                response.flags &= ~dns.flags.AA
+                return response
             self._resolve(response, qname, qtype)
         return response
 
@@ -163,10 +181,16 @@ class DnsTestServer:
             if "CNAME" in node and qtype != "CNAME":
                 self._append(response, name, "CNAME", node["CNAME"])
                 name = _norm(node["CNAME"][0].target.to_text())
+                if self._zone_of(name) is None:
+                    return  # outside the served zones: the chain is left for the client to follow
                 continue
             if owner is None and not self._exists(name):
                 response.set_rcode(dns.rcode.NXDOMAIN)
-            return  # the name exists without that type: NODATA
+            if zone := self._zone_of(name):
+                soa = f"ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 300"
+                rrset = dns.rrset.from_text(f"{zone}.", 300, "IN", "SOA", soa)
+                response.authority.append(rrset)
+            return  # NXDOMAIN, or the name exists without that type: NODATA
 
     @staticmethod
     def _append(response: dns.message.Message, name: str, rdtype: str, rdatas) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 
 from checks.dns import Outcome, Resolver, blocklist_name, reverse_name
+from tests.dnsserver import DnsTestServer
 
 
 async def test_answers_absence_and_failures(dns_server):
@@ -66,3 +67,42 @@ def test_query_names():
     assert blocklist_name("81.2.69.160", "zen.example.org.") == "160.69.2.81.zen.example.org"
     assert blocklist_name("2a00:1450::1", "bl.example").startswith("1.0.0.0.")
     assert blocklist_name("2a00:1450::1", "bl.example").endswith(".0.5.4.1.0.0.a.2.bl.example")
+
+
+async def test_a_cname_left_dangling_by_an_authoritative_server_is_followed(dns_server):
+    # nsd answers a CNAME to a name outside its zones with the CNAME alone (NOERROR, no SOA).
+    dns_server.serve_zones("example.com", "provider.example.net")
+    dns_server.add("s1._domainkey.example.com", "CNAME", "s1.dkim.provider.example.net")
+    dns_server.add("s1.dkim.provider.example.net", "TXT", "v=DKIM1; p=")
+    dns_server.add("s2._domainkey.example.com", "CNAME", "s2.dkim.esp.example.org")
+    r = Resolver([dns_server.address], timeout=1)
+    found = await r.query("s1._domainkey.example.com", "TXT")
+    assert found.ok and found.records == ("v=DKIM1; p=",)
+    assert found.cnames == ("s1.dkim.provider.example.net",)
+    outside = await r.query("s2._domainkey.example.com", "TXT")
+    assert outside.outcome is Outcome.REFUSED and outside.failed  # not "no record"
+    assert outside.cnames == ("s2.dkim.esp.example.org",)
+    assert "s2.dkim.esp.example.org" in outside.describe()
+
+
+async def test_a_true_nodata_after_a_cname_is_not_asked_again(dns_server):
+    dns_server.serve_zones("example.com")
+    dns_server.add("www.example.com", "CNAME", "host.example.com")
+    dns_server.add("host.example.com", "A", "81.2.69.160")
+    r = Resolver([dns_server.address], timeout=1)
+    result = await r.query("www.example.com", "AAAA")
+    assert result.outcome is Outcome.NODATA and result.cnames == ("host.example.com",)
+    assert dns_server.queries_for("host.example.com") == []  # the SOA said NODATA for the target
+
+
+async def test_a_cname_loop_between_two_servers_is_an_error_not_a_hang(dns_server):
+    # Two authoritative servers, each leaving the chain dangling into the other's zone.
+    dns_server.serve_zones("example.com")
+    dns_server.add("a.example.com", "CNAME", "b.example.org")
+    with DnsTestServer() as other:
+        other.serve_zones("example.org")
+        other.add("b.example.org", "CNAME", "a.example.com")
+        r = Resolver([dns_server.address, other.address], timeout=1)
+        result = await r.query("a.example.com", "TXT")
+    assert result.outcome is Outcome.ERROR and "loop" in result.detail
+    assert result.cnames == ("b.example.org", "a.example.com")
