@@ -171,6 +171,7 @@ async def check(ctx: Context) -> list[Finding]:
     chains: dict[str, asyncio.Future[Chain]] = {}
     roles: dict[str, list[Role]] = {}
     lookup_findings: list[Finding] = []
+    failures: dict[str, list[Result]] = {}  # MX host → its address lookups that failed
 
     def follow(ip: str, role: Role) -> asyncio.Future[Chain]:
         # An address shared by several MX hosts (or equal to --ip) is checked once, under all its roles.
@@ -182,17 +183,7 @@ async def check(ctx: Context) -> list[Finding]:
     async def host_addresses(host: str, rdtype: str) -> None:
         result = await ctx.dns.query(host, rdtype)
         if result.failed:
-            lookup_findings.append(
-                Finding(
-                    CHECK,
-                    Status.ERROR,
-                    host,
-                    f"could not check the reverse DNS of MX host {host}: its {rdtype} lookup "
-                    f"{result.describe()}",
-                    {"lookup": result.evidence()},
-                    kb="dns-lookup-failed",
-                )
-            )
+            failures.setdefault(host, []).append(result)
             return
         ips = [ip for ip in result.records if ipaddress.ip_address(ip).is_global][:MAX_ADDRESSES]
         await asyncio.gather(*(follow(ip, Role("mx", host)) for ip in ips))
@@ -214,6 +205,7 @@ async def check(ctx: Context) -> list[Finding]:
         # No MX at all: mail goes to the domain's own address (RFC 5321 §5.1), so that is the host.
         hosts = [h for _, h in real_targets(mx.records)] if mx.ok else [domain]
         hosts = [h for h in hosts if not ip_literal(h)]
+        # Each type's address → PTR → forward chain runs on its own: a slow AAAA never holds up A.
         await asyncio.gather(*(host_addresses(h, t) for h in hosts for t in ("A", "AAAA")))
 
     async def sending_side() -> None:
@@ -222,6 +214,19 @@ async def check(ctx: Context) -> list[Finding]:
 
     await asyncio.gather(mx_side(), sending_side())
     findings = list(lookup_findings)
+    for host, failed in failures.items():
+        # One finding per host: its A and AAAA lookups usually fail together, for the same reason.
+        why = "; ".join(f"{r.rdtype} {r.describe()}" for r in sorted(failed, key=lambda r: r.rdtype))
+        findings.append(
+            Finding(
+                CHECK,
+                Status.ERROR,
+                host,
+                f"could not check the reverse DNS of MX host {host}: its address lookup failed ({why})",
+                {"lookups": [r.evidence() for r in failed]},
+                kb="dns-lookup-failed",
+            )
+        )
     for ip, future in chains.items():
         findings.extend(judge(future.result(), roles[ip], domain))
     return findings
@@ -257,6 +262,18 @@ def judge(chain: Chain, roles: list[Role], domain: str | None) -> list[Finding]:
         ]
     findings: list[Finding] = []
     names = chain.names
+    if not any(names):
+        return [
+            Finding(
+                CHECK,
+                Status.FAIL,
+                ip,
+                f"PTR of {who} is '.' (the DNS root), which names no host: receivers treat it as no PTR",
+                evidence,
+                kb="ptr-missing",
+            )
+        ]
+    names = [n for n in names if n]
     confirmed = chain.confirmed
     if not confirmed:
         failed = [r for r in chain.forward.values() if r.failed]

@@ -216,3 +216,28 @@ async def test_every_mx_host_is_followed_to_its_ptr(dns_server, settings):
     findings = await rdns(settings, "example.com")
     assert sorted(f.about for f in findings) == sorted([IP, IP2])
     assert all(f.status is Status.PASS for f in findings)
+
+
+async def test_ptr_naming_the_root_is_missing_not_an_empty_name(dns_server, settings):
+    ptr(dns_server, IP, ".")
+    [finding] = await rdns(settings, IP)
+    assert finding.status is Status.FAIL and finding.kb == "ptr-missing"
+    assert "'.'" in finding.summary and "is ," not in finding.summary
+
+
+async def test_ptr_behind_a_cname_out_of_an_authoritative_zone_is_error(dns_server, settings):
+    # RFC 2317 delegation: the PTR name is a CNAME into a zone this (authoritative) server doesn't hold.
+    dns_server.serve_zones("69.2.81.in-addr.arpa")
+    dns_server.add(reverse_name(IP), "CNAME", "160.rev.isp.example.net")
+    [finding] = await rdns(settings, IP)
+    assert finding.status is Status.ERROR and finding.kb == "dns-lookup-failed"
+    assert "160.rev.isp.example.net" in finding.summary
+
+
+async def test_mx_host_whose_addresses_are_refused_is_one_error(dns_server, settings):
+    dns_server.serve_zones("example.com")
+    dns_server.add("example.com", "MX", "10 aspmx.l.google.com")
+    findings = await rdns(settings, "example.com")
+    [finding] = findings
+    assert finding.status is Status.ERROR and finding.about == "aspmx.l.google.com"
+    assert "A query refused" in finding.summary and "AAAA query refused" in finding.summary
