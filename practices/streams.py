@@ -25,11 +25,9 @@ from typing import Any
 
 # The message analysis's own route and envelope-sender rules, so both commands name the same sending
 # hop; they are module-private there, hence the underscores.
-from checks.message.analyze import _envelope, _recorded
+from checks.message.analyze import origin
 from checks.message.dkim_verify import signatures
-from checks.message.parse import Message, MessageError, from_addresses, load
-from checks.message.path import choose, parse_received
-from checks.message.recorded import parse_auth_results
+from checks.message.parse import Message, MessageError, load
 from checks.model import Finding, Report, Status
 from checks.psl import organizational_domain
 from practices import PracticeError
@@ -134,25 +132,21 @@ def read_facts(name: str, data: bytes | str, *, pasted: bool = False, limit: int
         message = load(data, pasted=pasted, limit=limit)
     except MessageError as exc:
         raise PracticeError(f"{name}: {exc}") from None
-    positions = [i for i, h in enumerate(message.headers) if h.key == "received"]
-    hops = [parse_received(message.headers[p].value, i, p) for i, p in enumerate(positions)]
-    authors = [parse_auth_results(v).authserv_id for v in message.all("Authentication-Results")]
-    route = choose(hops, [a for a in authors if a], _recorded(message))
+    where = origin(message)
+    route, envelope = where.route, where.envelope
     chosen = route.chosen
-    envelope, _source = _envelope(message, route)
     dkim = list(dict.fromkeys(s.domain for s in signatures(message) if s.domain))
-    mailboxes = from_addresses(message.first("From") or "") if message.count("From") else []
     score, reasons, platforms = _signals(message, rules)
     message_id = (message.first("Message-ID") or "").strip().strip("<>").strip().lower() or None
     return Facts(
         name=name,
         sending_ip=chosen.ip if chosen else None,
         ip_reason=route.reason,
-        received=len(hops),
+        received=where.received,
         return_path=envelope.address if envelope is not None else None,
         return_path_domain=envelope.domain if envelope is not None else None,
         dkim_domains=dkim,
-        from_domain=mailboxes[0].domain if mailboxes else None,
+        from_domain=where.from_domain,
         message_id=message_id,
         subject=message.first("Subject"),
         score=score,

@@ -78,20 +78,15 @@ async def analyze(
     started = time.monotonic()
     message = load(data, pasted=pasted, limit=settings.max_input_bytes)
     dns.bind_loop()
-    positions = [i for i, h in enumerate(message.headers) if h.key == "received"]
-    hops = [parse_received(message.headers[p].value, i, p) for i, p in enumerate(positions)]
-    authors = [recorded.parse_auth_results(v).authserv_id for v in message.all("Authentication-Results")]
-    route = choose(hops, [a for a in authors if a], _recorded(message))
+    where = origin(message)
+    route, envelope, from_domain = where.route, where.envelope, where.from_domain
     hop = route.chosen
     ip = hop.ip if hop else None
     helo = hop.helo if hop else None
-    mailboxes = from_addresses(message.first("From") or "") if message.count("From") else []
-    from_domain = mailboxes[0].domain if mailboxes else None
-    envelope, envelope_source = _envelope(message, route)
     parts = await _gather(message, dns, settings, ip, envelope, helo, from_domain)
 
     findings = _input_findings(message)
-    findings.append(_path_finding(route, from_domain, envelope, envelope_source))
+    findings.append(_path_finding(route, from_domain, envelope, where.envelope_source))
     for name in parts.unfinished:
         findings.append(_unfinished(name, settings, parts.errors.get(name)))
     if parts.sigs is not None:
@@ -131,6 +126,28 @@ async def analyze(
         elapsed_ms=int((time.monotonic() - started) * 1000),
         queries=dns.queries,
     )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a message came from, as its headers tell it."""
+
+    route: Path  # the Received hops and the one chosen as the sending hop, with the reason
+    envelope: Address | None
+    envelope_source: str  # which header the envelope sender was read from
+    from_domain: str | None
+    received: int  # how many Received headers there were
+
+
+def origin(message: Message) -> Origin:
+    """The sending hop (first Received added outside the sender's systems), envelope sender, From domain."""
+    positions = [i for i, h in enumerate(message.headers) if h.key == "received"]
+    hops = [parse_received(message.headers[p].value, i, p) for i, p in enumerate(positions)]
+    authors = [recorded.parse_auth_results(v).authserv_id for v in message.all("Authentication-Results")]
+    route = choose(hops, [a for a in authors if a], _recorded(message))
+    mailboxes = from_addresses(message.first("From") or "") if message.count("From") else []
+    envelope, source = _envelope(message, route)
+    return Origin(route, envelope, source, mailboxes[0].domain if mailboxes else None, len(hops))
 
 
 def _recorded(message: Message) -> Recorded | None:
