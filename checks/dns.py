@@ -236,8 +236,11 @@ class Resolver:
             answer = await self._resolver.resolve(
                 qname, rdtype, lifetime=self.timeout, raise_on_no_answer=False, search=False
             )
-        except dns.resolver.NXDOMAIN:
-            return _Sent(Result(name, rdtype, Outcome.NXDOMAIN))
+        except dns.resolver.NXDOMAIN as exc:
+            # The name may be an alias whose target does not exist: keep the chain to say so.
+            response = exc.kwargs.get("responses", {}).get(qname)
+            cnames = _cname_chain(response, qname) if response is not None else ()
+            return _Sent(Result(name, rdtype, Outcome.NXDOMAIN, cnames=cnames))
         except dns.resolver.LifetimeTimeout:
             detail = f"no answer within {self.timeout:g}s"
             return _Sent(Result(name, rdtype, Outcome.TIMEOUT, detail=detail))

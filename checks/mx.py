@@ -11,6 +11,7 @@ from checks.model import Finding, Status
 from checks.runner import Context
 
 CHECK = "mx"
+LISTED_HOSTS = 5  # hosts named in the one-line summary; the evidence lists them all
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ async def check(ctx: Context) -> list[Finding]:
     problems = [f for host in hosts for f in _judge_host(host)]
     findings.extend(problems)
     if not problems:
-        listing = ", ".join(f"{h.host} ({h.preference})" for h in hosts)
+        listing = ", ".join(f"{h.host} ({h.preference})" for h in hosts[:LISTED_HOSTS])
+        if len(hosts) > LISTED_HOSTS:
+            listing += f" and {len(hosts) - LISTED_HOSTS} more"
         findings.append(
             Finding(
                 CHECK,
@@ -237,6 +240,9 @@ def _judge_host(host: MxHost) -> list[Finding]:
         )
         return findings
     why = "does not exist" if host.a.outcome is Outcome.NXDOMAIN else "has no A or AAAA record"
+    if host.cnames:
+        # The alias itself exists; what is missing is its target.
+        why = f"is an alias of {host.cnames[-1]}, which {why}"
     findings.append(
         Finding(
             CHECK,

@@ -106,3 +106,10 @@ async def test_a_cname_loop_between_two_servers_is_an_error_not_a_hang(dns_serve
         result = await r.query("a.example.com", "TXT")
     assert result.outcome is Outcome.ERROR and "loop" in result.detail
     assert result.cnames == ("b.example.org", "a.example.com")
+
+
+async def test_an_alias_of_a_missing_name_keeps_its_chain(dns_server):
+    dns_server.add("alias.example.com", "CNAME", "gone.example.com")
+    dns_server.add("example.com", "A", "81.2.69.160")
+    result = await Resolver([dns_server.address], timeout=1).query("alias.example.com", "A")
+    assert result.outcome is Outcome.NXDOMAIN and result.cnames == ("gone.example.com",)

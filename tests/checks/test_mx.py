@@ -145,3 +145,33 @@ def test_kb_entries_exist():
         "mx-ok",
     ):
         assert entry in kb
+
+
+async def test_many_hosts_keep_the_summary_one_short_line(dns_server, settings):
+    hosts = [f"{n} h{n}.example.com" for n in range(1, 21)]
+    dns_server.add("example.com", "MX", *hosts)
+    for n in range(1, 21):
+        dns_server.add(f"h{n}.example.com", "A", f"81.2.69.{100 + n}")
+    [finding] = await mx(settings)
+    assert finding.status is Status.PASS and finding.summary.startswith("20 MX hosts")
+    assert "h5.example.com (5) and 15 more" in finding.summary and "h6." not in finding.summary
+    assert len(finding.evidence["hosts"]) == 20
+
+
+async def test_alias_whose_target_does_not_exist_names_the_target(dns_server, settings):
+    dns_server.add("example.com", "MX", "10 alias.example.com")
+    dns_server.add("alias.example.com", "CNAME", "gone.example.com")
+    dns_server.add("example.com", "A", "81.2.69.160")
+    [fail] = by_status(await mx(settings), Status.FAIL)
+    assert "alias of gone.example.com, which does not exist" in fail.summary
+
+
+async def test_mx_alias_left_dangling_by_an_authoritative_server_is_error(dns_server, settings):
+    # nsd answers the alias with the CNAME alone; its target is in nobody's zone on this server.
+    dns_server.serve_zones("example.com")
+    dns_server.add("example.com", "MX", "10 alias.example.com")
+    dns_server.add("alias.example.com", "CNAME", "mail.provider.example.net")
+    findings = await mx(settings)
+    assert not by_status(findings, Status.FAIL)  # not "has no A or AAAA record"
+    [error] = by_status(findings, Status.ERROR)
+    assert error.about == "alias.example.com" and "mail.provider.example.net" in error.summary
