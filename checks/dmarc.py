@@ -15,7 +15,10 @@ from checks.runner import Context
 
 CHECK = "dmarc"
 POLICIES = ("none", "quarantine", "reject")  # weakest first
-_VERSION = re.compile(r"^\s*v\s*=\s*DMARC1\s*(;|$)")
+# RFC 7489 §6.4: the tag name is case-insensitive ("V=DMARC1" is valid), the version value is not.
+_VERSION = re.compile(r"^\s*[vV]\s*=\s*DMARC1\s*(;|$)")
+_VERSION_VALUE = re.compile(r"^\s*v\s*=\s*([^;\s]*)", re.I)
+_RUN_ON = re.compile(r"\s[A-Za-z][A-Za-z0-9_]*\s*=")  # "v=DMARC1 p=reject": a tag with no ';' before it
 _URI = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*):(?P<rest>[^!]+)(?:!(?P<size>\d+[kmgt]?))?$", re.I)
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KNOWN = {"v", "p", "sp", "pct", "adkim", "aspf", "fo", "rf", "ri", "rua", "ruf"}
@@ -54,21 +57,32 @@ class Record:
 
 def parse_record(text: str) -> Record:
     record = Record(text)
-    if not _VERSION.match(text):
-        record.errors.append("the record must start with v=DMARC1; receivers ignore it")
     parts = text.split(";")
     if parts and not parts[-1].strip():
         parts.pop()
+    run_on = False
     for part in parts:
         name, sep, value = part.partition("=")
         name = name.strip().lower()
         if not sep or not _TAG.match(name):
             record.errors.append(f"not a tag=value pair: {part.strip()!r}")
             continue
+        if _RUN_ON.search(value):
+            run_on = True
+            record.errors.append(f"tags must be separated by ';' (found {part.strip()!r})")
         if name in record.tags:
             record.errors.append(f"tag {name}= appears twice")
             continue
         record.tags[name] = value.strip()
+    version = _VERSION_VALUE.match(text)
+    if not _VERSION.match(text) and not (run_on and version and version.group(1) == "DMARC1"):
+        if version and version.group(1).lower() == "dmarc1":
+            why = (
+                f"v={version.group(1)}: the version must be written DMARC1, in capitals; receivers ignore it"
+            )
+        else:
+            why = "the record must start with v=DMARC1; receivers ignore it"
+        record.errors.insert(0, why)
     _validate(record)
     return record
 

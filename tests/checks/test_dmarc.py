@@ -200,3 +200,24 @@ def test_parse_record_details():
         "fo=2 has options other than 0, 1, d, s",
         "ri=daily is not a number of seconds",
     ]
+
+
+async def test_upper_case_tag_names_are_valid(dns_server, settings):
+    # RFC 7489 §6.4: tag names are case-insensitive; only the version value is fixed as DMARC1.
+    dns_server.add("_dmarc.example.com", "TXT", "V=DMARC1; P=REJECT; ADKIM=S; RUA=mailto:d@example.com")
+    f = by_kb(await dmarc(settings))
+    assert set(f) == {"dmarc-ok"}
+    assert "p=reject" in f["dmarc-ok"].summary and "adkim=s" in f["dmarc-ok"].summary
+
+
+async def test_tags_without_semicolons_say_so(dns_server, settings):
+    dns_server.add("_dmarc.example.com", "TXT", "v=DMARC1 p=reject rua=mailto:d@example.com")
+    syntax = by_kb(await dmarc(settings))["dmarc-syntax"]
+    assert syntax.status is Status.FAIL
+    assert "separated by ';'" in syntax.summary and "must start with" not in syntax.summary
+
+
+def test_lower_case_version_is_named():
+    [error] = parse_record("v=dmarc1; p=reject").errors
+    assert error.startswith("v=dmarc1: the version must be written DMARC1")
+    assert parse_record("v = DMARC1 ; p = reject ; ").errors == []
