@@ -28,6 +28,7 @@ MAX_NODES = 60
 _MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
 _LOOKUP_TERMS = ("include", "a", "mx", "ptr", "exists")
 _VERSION = re.compile(r"^v=spf1(?: |$)", re.IGNORECASE)
+_NEAR = re.compile(r"^[\s\"']*v\s*=\s*spf1", re.IGNORECASE)  # meant as SPF, but not as RFC 7208 §4.5 needs
 _MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE)
 _MECHANISM = re.compile(r"^([+\-~?]?)([a-z0-9]+)(.*)$", re.IGNORECASE)
 _MACRO = re.compile(r"%\{([a-z])(\d*)(r?)([.\-+,/_=]*)\}|%[%_-]", re.IGNORECASE)
@@ -191,6 +192,22 @@ def parse_record(text: str) -> Parsed:
 def spf_records(txt: Result) -> list[str]:
     """The v=spf1 records among a name's TXT records (RFC 7208 §4.5)."""
     return [r for r in txt.records if _VERSION.match(r)] if txt.ok else []
+
+
+def near_miss(txt: Result) -> str | None:
+    """Why a TXT record meant as SPF is skipped by receivers (a leading space, quotes...), or None."""
+    for record in txt.records if txt.ok else ():
+        if _VERSION.match(record) or not _NEAR.match(record):
+            continue
+        shown = record if len(record) <= 40 else record[:37] + "..."
+        if record[:1].isspace():
+            return f"{shown!r} starts with a space"
+        if record[:1] in "\"'":
+            return f"{shown!r} is wrapped in quotes"
+        if re.match(r"^v=spf1", record, re.IGNORECASE):
+            return f"{shown!r} has no space after v=spf1"
+        return f"{shown!r} has spaces around '='"
+    return None
 
 
 # -- the include tree -------------------------------------------------------------------------------
@@ -454,6 +471,8 @@ def _node_lookup_findings(node: Node) -> list[Finding]:
         ]
     if not node.records:
         why = node.txt.describe() if node.txt.absent else "TXT records but none starts v=spf1"
+        if miss := near_miss(node.txt):
+            why += f"; {miss}"
         return [
             _finding(
                 Status.FAIL,
@@ -637,7 +656,10 @@ def _root_findings(domain: str, root: Node) -> list[Finding] | None:
         ]
     if not root.records:
         seen = txt.describe() if txt.absent else f"{len(txt.records)} TXT record(s), none starting v=spf1"
-        return [_finding(Status.FAIL, domain, f"no SPF record at {domain} ({seen})", evidence, "spf-missing")]
+        summary = f"no SPF record at {domain} ({seen})"
+        if miss := near_miss(txt):
+            summary += f": {miss}, so receivers ignore it"
+        return [_finding(Status.FAIL, domain, summary, evidence, "spf-missing")]
     if len(root.records) > 1:
         return [
             _finding(

@@ -402,3 +402,25 @@ def test_parser_accepts_real_world_terms():
     assert parsed.errors == [] and parsed.warnings == []
     assert [t.kind for t in parsed.terms if t.queries_dns] == ["a", "mx", "include", "exists"]
     assert parse_record("v=spf1 include=_spf.example.com -all").warnings  # '=' for ':' is ignored
+
+
+@pytest.mark.parametrize(
+    ("record", "words"),
+    [
+        (" v=spf1 ip4:81.2.69.160 -all", "starts with a space"),
+        ('"v=spf1 ip4:81.2.69.160 -all"', "wrapped in quotes"),
+        ("v=spf1ip4:81.2.69.160 -all", "no space after v=spf1"),
+        ("v = spf1 ip4:81.2.69.160 -all", "spaces around '='"),
+    ],
+)
+async def test_a_record_almost_spf_is_missing_and_says_why(dns_server, settings, record, words):
+    dns_server.add(DOMAIN, "TXT", record, "google-site-verification=abc")
+    missing = only(await spf(settings), "spf-missing")
+    assert missing.status is Status.FAIL
+    assert words in missing.summary and "receivers ignore it" in missing.summary
+
+
+async def test_upper_case_and_padded_records_are_spf(dns_server, settings):
+    dns_server.add(DOMAIN, "TXT", "V=SPF1   IP4:81.2.69.160   -ALL   ")
+    findings = await spf(settings, ip="81.2.69.160")
+    assert statuses(findings) == {Status.PASS}
