@@ -350,6 +350,8 @@ def _not_found(probe: Probe, evidence: dict) -> Finding:
     if txt.records:
         evidence["note"] = "TXT records were found, but none is a DKIM key"
         summary = f"no DKIM key at {probe.name}: its TXT record is not a DKIM key (no p= tag)"
+        if any(re.search(r"(^|;)\s*P\s*=", r) for r in txt.records):
+            summary += "; tag names are case-sensitive (RFC 6376): write p=, not P="
         return Finding(CHECK, Status.FAIL, probe.name, summary, evidence, kb="dkim-key-not-found")
     target = None
     if cname is not None:

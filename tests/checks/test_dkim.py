@@ -255,3 +255,19 @@ def test_cli_passes_selectors_through(dns_server):
     assert data is not None, proc.stderr
     dkim_findings = [f for f in data["findings"] if f["check"] == "dkim"]
     assert [(f["status"], f["about"]) for f in dkim_findings] == [("pass", "s1._domainkey.example.com")]
+
+
+async def test_selector_left_dangling_by_an_authoritative_server_is_error(dns_server, settings):
+    # nsd answers a CNAME into the ESP's zone with the CNAME alone: the key was never seen, not missing.
+    dns_server.serve_zones("example.com")
+    dns_server.add("s1._domainkey.example.com", "CNAME", "s1.domainkey.u1234.wl.sendgrid.net")
+    [finding] = await dkim(settings, "s1")
+    assert finding.status is Status.ERROR and finding.kb == "dns-lookup-failed"
+    assert "s1.domainkey.u1234.wl.sendgrid.net" in finding.summary
+    assert finding.evidence["provider"] == "Twilio SendGrid"
+
+
+async def test_upper_case_tags_are_not_a_key_and_say_why(dns_server, settings):
+    dns_server.add("s1._domainkey.example.com", "TXT", f"V=DKIM1; K=rsa; P={RSA_2048}")
+    [finding] = await dkim(settings, "s1")
+    assert finding.status is Status.FAIL and "write p=, not P=" in finding.summary
