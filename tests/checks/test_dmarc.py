@@ -221,3 +221,11 @@ def test_lower_case_version_is_named():
     [error] = parse_record("v=dmarc1; p=reject").errors
     assert error.startswith("v=dmarc1: the version must be written DMARC1")
     assert parse_record("v = DMARC1 ; p = reject ; ").errors == []
+
+
+async def test_record_alias_left_dangling_by_an_authoritative_server_is_error(dns_server, settings):
+    dns_server.serve_zones("example.com")
+    dns_server.add("_dmarc.example.com", "CNAME", "_dmarc.provider.example.net")
+    (f,) = await dmarc(settings)
+    assert (f.status, f.kb) == (Status.ERROR, "dns-lookup-failed")  # not "no DMARC record"
+    assert "_dmarc.provider.example.net" in f.summary

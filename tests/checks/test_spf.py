@@ -424,3 +424,12 @@ async def test_upper_case_and_padded_records_are_spf(dns_server, settings):
     dns_server.add(DOMAIN, "TXT", "V=SPF1   IP4:81.2.69.160   -ALL   ")
     findings = await spf(settings, ip="81.2.69.160")
     assert statuses(findings) == {Status.PASS}
+
+
+async def test_include_left_dangling_by_an_authoritative_server_is_error(dns_server, settings):
+    dns_server.serve_zones(DOMAIN)
+    dns_server.add(DOMAIN, "TXT", f"v=spf1 include:spf.{DOMAIN} -all")
+    dns_server.add(f"spf.{DOMAIN}", "CNAME", "spf.esp.example.net")  # out of the served zone
+    findings = await spf(settings, ip="81.2.69.160")
+    assert statuses(findings) == {Status.ERROR}  # not "include has no SPF record", not permerror
+    assert any("spf.esp.example.net" in f.summary for f in findings)
