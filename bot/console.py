@@ -6,10 +6,18 @@ Input, one piece at a time (from a terminal or a pipe):
                                           sub-command such as `dmarc example.com` work too)
     /deliverability diagnose              then the bounce on the following lines, ended by a line
                                           holding only `.` (blank lines allowed) or end of input
+    /deliverability analyze               the same for a raw message, analysed (DKIM, SPF, DMARC…)
     anything else                         a pasted bounce, ended by a blank line or end of input;
                                           a whole email (it starts with headers) runs to a line
                                           holding only `.`, the next command, or end of input
+    analyze last                          the last paste, diagnosed as a bounce, analysed as a message
+    compare                               the last two messages analysed: do they share a stream?
     quit / exit                           leave
+
+A paste is routed as in Slack (bot.triage.route): a bounce is diagnosed, a raw message analysed,
+and a message that reads like a bounce diagnosed with `analyze last` suggested. Everything typed is
+a paste (`pasted=True`): line endings and wrapping may have changed, so a body that doesn't match its
+DKIM hash is "unverifiable", never "fail"; `deliverability analyze FILE.eml` verifies the bytes.
 
 Answers go through the same bot.slash.execute as Slack's and are rendered by bot.render_text.
 """
@@ -23,7 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot import render_text, slash
+from bot import render_text, slash, triage
+from bot.message_answers import AnalysisAnswer, ComparisonAnswer
 from bot.practice_answers import PracticeAnswer
 from bot.services import Services
 from bot.slash import (
@@ -37,6 +46,8 @@ from bot.slash import (
 )
 from bot.triage import is_bounce
 from bot.watch_answers import WatchAnswer, watch_line
+from practices import PracticeError
+from practices.streams import compare
 
 PROMPT = "deliverability> "
 _COMMAND = re.compile(r"^\s*/?deliverability(?:\s+|$)", re.IGNORECASE)
@@ -44,8 +55,11 @@ _HEADER = re.compile(r"^(?:From |[A-Za-z][A-Za-z0-9-]*:\s)")
 _BOUNDARY = re.compile(r"boundary=\"?([^\";\s]+)\"?", re.IGNORECASE)
 BANNER = (
     "deliverability console: type a command like `/deliverability check example.com`, "
-    "`help`, or paste a bounce and end it with a blank line. `quit` leaves."
+    "`help`, or paste a bounce and end it with a blank line (a raw message: with a line holding "
+    "only `.`). `quit` leaves."
 )
+COMPARE_WORDS = {"compare", "/deliverability compare", "deliverability compare"}
+LAST_WORDS = {"analyze last", "/deliverability analyze last", "deliverability analyze last"}
 
 
 class Console:
@@ -55,6 +69,8 @@ class Console:
         self.stdout = stdout
         self.interactive = interactive
         self._pending: str | None = None  # a line read ahead that belongs to the next piece
+        self._last_paste: str | None = None  # for `analyze last`
+        self._messages: list[str] = []  # the raw messages analysed, for `compare` (the last two)
 
     async def run(self) -> int:
         if self.interactive:
@@ -68,15 +84,65 @@ class Console:
                 continue
             if stripped.lower() in ("quit", "exit", ":q"):
                 return 0
+            if stripped == ".":
+                continue  # the end marker of an email whose closing MIME boundary already ended it
+            if " ".join(stripped.lower().split()) in COMPARE_WORDS:
+                self._compare()
+                continue
+            if " ".join(stripped.lower().split()) in LAST_WORDS:
+                await self._analyze_last()
+                continue
             command = _as_command(stripped)
             if command is not None:
                 request = slash.parse(command)
-                if request.sub == "diagnose" and request.problem:
-                    text = await self._read_until_dot()
-                    request = slash.parse("diagnose\n" + text) if text.strip() else request
+                if request.sub in ("diagnose", "analyze") and request.problem:
+                    text = await self._read_until_dot("bounce" if request.sub == "diagnose" else "message")
+                    request = slash.parse(f"{request.sub}\n" + text) if text.strip() else request
+                await self._answer(request)
             else:
-                request = slash.parse("diagnose\n" + await self._read_paste(line))
-            await self._answer(request)
+                await self._answer_paste(await self._read_paste(line))
+
+    async def _answer_paste(self, paste: str) -> None:
+        """Issue 6's routing: a raw message is analysed, anything else diagnosed; a message that reads
+        like a bounce is diagnosed (analysed instead when no bounce is found) with `analyze last` offered."""
+        route = triage.route(paste)
+        if route is triage.Route.MESSAGE:
+            await self._answer(slash.Request("analyze", text=paste))
+            return
+        request = slash.Request("diagnose", text=paste)
+        if route is triage.Route.UNSURE:
+            answer = await slash.execute(request, self.services)
+            if not any(is_bounce(d) for d in answer.diagnoses):
+                await self._answer(slash.Request("analyze", text=paste))
+                return
+            self._last_paste = paste
+            self._say(render(answer))
+            self._say("It could also be a raw message: type `analyze last` to analyse it as one.")
+            self._say("")
+            return
+        await self._answer(request)
+
+    async def _analyze_last(self) -> None:
+        if self._last_paste is None:
+            self._say("! nothing to analyse yet: `analyze last` follows a diagnosis that offered it\n")
+            return
+        await self._answer(slash.Request("analyze", text=self._last_paste))
+
+    def _compare(self) -> None:
+        if len(self._messages) < 2:
+            self._say("! `compare` needs two raw messages analysed first: paste two, then type `compare`\n")
+            return
+        earlier, latest = self._messages[-2:]
+        limit = self.services.settings.max_input_bytes
+        try:
+            comparison = compare(
+                ("the earlier message", earlier), ("the latest message", latest), pasted=True, limit=limit
+            )
+        except PracticeError as exc:
+            self._say(f"! {exc}\n")
+            return
+        self._say(render(ComparisonAnswer(slash.Request("analyze"), comparison)))
+        self._say("")
 
     async def _answer(self, request: slash.Request) -> None:
         if self.interactive and request.is_check:
@@ -85,6 +151,10 @@ class Console:
             self.services.store = _existing_store(self.services)
         answer = await slash.execute(request, self.services)
         self._say(render(answer))
+        if isinstance(answer, AnalysisAnswer):
+            self._messages = [*self._messages[-1:], request.text]
+            if len(self._messages) == 2:
+                self._say("Type `compare` to see whether this message and the one before share a stream.")
         self._say("")
 
     # -- reading --------------------------------------------------------------------------------------
@@ -99,9 +169,9 @@ class Console:
         line = await asyncio.to_thread(self.stdin.readline)
         return None if line == "" else line.rstrip("\n").rstrip("\r")
 
-    async def _read_until_dot(self) -> str:
+    async def _read_until_dot(self, what: str = "bounce") -> str:
         if self.interactive:
-            self._say("Paste the bounce; end with a line holding only `.` (or Ctrl-D).")
+            self._say(f"Paste the {what}; end with a line holding only `.` (or Ctrl-D).")
         lines: list[str] = []
         while (line := await self._next_line()) is not None and line.strip() != ".":
             lines.append(line)
@@ -173,6 +243,8 @@ def render(answer: Answer) -> str:
         HelpAnswer: lambda a: render_help(a.problem),
         ProblemAnswer: lambda a: f"! {a.problem}",
         PracticeAnswer: lambda a: a.text,
+        AnalysisAnswer: lambda a: render_text.render_analysis(a.analysis),
+        ComparisonAnswer: lambda a: render_text.render_report(a.comparison.report()),
         WatchAnswer: lambda a: (
             a.text() + "".join(f"\n  {watch_line(w)}" for w in a.watches if a.request.sub == "watches")
         ),
@@ -196,7 +268,9 @@ def render_help(problem: str = "") -> str:
     for s in SUBCOMMANDS:
         lines.append(f"  {s.example:<{width}}  {s.what}")
     lines.append("")
-    lines.append("Or paste a bounce and end it with a blank line.")
+    lines.append("Or paste a bounce and end it with a blank line, or a raw message (headers and body)")
+    lines.append("and end it with a line holding only `.`: it is analysed (DKIM, SPF, DMARC, bulk-sender")
+    lines.append("requirements). `compare` then compares the last two messages analysed.")
     return "\n".join(lines)
 
 

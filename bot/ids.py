@@ -15,6 +15,8 @@ class ActionId(StrEnum):
     SHOW_ALL = "show_all"
     RESOLVE = "resolve_incident"
     ADD_NOTE = "add_note"
+    ANALYZE_AS_MESSAGE = "analyze_as_message"  # on a diagnosis of text that could be a raw message
+    COMPARE_MESSAGES = "compare_messages"  # on a message analysis, when its thread had another message
 
 
 class BlockId(StrEnum):
@@ -22,10 +24,12 @@ class BlockId(StrEnum):
     DIAGNOSIS_ACTIONS = "diagnosis_actions"  # one per diagnosis: `diagnosis_actions:<n>`
     INCIDENT_ACTIONS = "incident_actions"  # one per incident: `incident_actions:<id>`
     NOTE_INPUT = "note_input"
+    MESSAGE_ACTIONS = "message_actions"  # a message analysis's buttons, and the "Analyse as a message" offer
 
 
 class CallbackId(StrEnum):
     DIAGNOSE_BOUNCE = "diagnose_bounce"  # the message shortcut, as declared in manifest.yml
+    ANALYZE_MESSAGE = "analyze_message"  # the second message shortcut: analyse as a raw message
     ADD_NOTE = "add_note_view"
     SHOW_ALL = "show_all_view"
 

@@ -32,6 +32,7 @@ from slack_sdk.models.views import View
 
 from bot import render_text
 from bot.ids import COMMAND, NOTE_ACTION, ActionId, BlockId, CallbackId
+from bot.message_answers import AnalysisAnswer, ComparisonAnswer
 from bot.practice_answers import PracticeAnswer
 from bot.slack_text import code_block, escape, inline_code
 from bot.slash import (
@@ -214,12 +215,20 @@ def render(
         from bot.render_watch import watch_message  # it builds on this module's helpers
 
         return watch_message(answer)
+    if isinstance(answer, AnalysisAnswer | ComparisonAnswer):
+        from bot.render_message import analysis_message, comparison_message  # built on this module
+
+        if isinstance(answer, AnalysisAnswer):
+            return analysis_message(answer, kb, keep=keep)
+        return comparison_message(answer, kb, keep=keep)
     raise TypeError(f"no rendering for {type(answer).__name__}")
 
 
 def checking_message(request: Request) -> Message:
     if request.sub == "diagnose":
         text = "Diagnosing the bounce…"
+    elif request.sub == "analyze":
+        text = "Analysing the message…"
     else:
         text = f"Checking {request.command_text()}…"
     return Message(text=text, blocks=[context(f":hourglass_flowing_sand: {escape(text)}")])
@@ -247,7 +256,10 @@ def help_message(problem: str = "") -> Message:
             "Add `private` (only you see the answer) or `public` (everyone in the channel): "
             f"{inline_code(f'{COMMAND} private check example.com')}.\n"
             "Paste a bounce in a thread where I was mentioned, in a triage channel or in a direct "
-            "message and I diagnose it there. On any message: *More actions → Diagnose bounce*."
+            "message and I diagnose it there. On any message: *More actions → Diagnose bounce*.\n"
+            "A raw message (its source, or the `.eml` uploaded) gets its DKIM, SPF and DMARC "
+            "verdicts the same way; two in one thread can be compared. *More actions → Analyse "
+            "message* on any message."
         )
     )
     text = "Sub-commands: " + ", ".join(s.name for s in SUBCOMMANDS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from checks.model import Finding, Report, Status, worst_first
 from knowledge.base import load
 
@@ -63,3 +65,24 @@ def render_diagnoses(diagnoses: list) -> str:
             lines.append(f"  Next: deliverability check {target}   ({', '.join(checks)})")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) if blocks else "No bounce found in the input."
+
+
+def render_analysis(analysis: Any, name: str = "") -> str:
+    """A raw message's analysis (checks.message.MessageAnalysis): where it came from, then the findings."""
+    a = analysis
+    lines = [f"Message: {name}"] if name else []
+    sent = f"sent from {a.sending_ip}" + (f" (HELO {a.helo})" if a.helo else "") if a.sending_ip else ""
+    path = [
+        sent or "no sending IP found in Received",
+        f"envelope sender {a.envelope_sender or '<> (null sender)'}" if a.envelope_sender is not None else "",
+        f"From domain {a.from_domain}" if a.from_domain else "no usable From domain",
+    ]
+    lines.append(", ".join(p for p in path if p))
+    if a.pasted:
+        lines.append(
+            "Pasted text: the body can't be verified from a paste (line breaks change); "
+            "`deliverability analyze FILE.eml` verifies it."
+        )
+    lines.append("")
+    lines.append(render_report(a.as_report()))
+    return "\n".join(lines)

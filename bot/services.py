@@ -109,12 +109,34 @@ class KeptAnswers:
         return item[1], item[2]
 
 
+class ThreadNotes:
+    """A few short notes per Slack thread, kept in memory: the keys of the messages analysed in it, for
+    the "Compare with the earlier message" button. The oldest threads go first; a restart forgets."""
+
+    def __init__(self, threads: int = 1000, per_thread: int = 10) -> None:
+        self.threads = threads
+        self.per_thread = per_thread
+        self._items: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, thread: tuple[str, str], note: str) -> list[str]:
+        """Add `note` to the thread; returns the notes it already had, newest last."""
+        with self._lock:
+            notes = self._items.pop(thread, [])
+            before = list(notes)
+            self._items[thread] = [*notes, note][-self.per_thread :]
+            while len(self._items) > self.threads:
+                self._items.popitem(last=False)
+        return before
+
+
 @dataclass
 class Services:
     settings: Settings
     kb: KnowledgeBase
     store: Store | None = None
     kept: KeptAnswers = field(default_factory=KeptAnswers)
+    threads: ThreadNotes = field(default_factory=ThreadNotes)
     core: CoreLoop = field(default_factory=CoreLoop)
     background: set[asyncio.Task] = field(default_factory=set)
 

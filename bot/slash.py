@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot import practice_answers, watch_answers
+from bot import message_answers, practice_answers, watch_answers
 from checks.model import Report
 from checks.runner import run_checks
 from checks.target import TargetError, parse_target
@@ -48,6 +48,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "diagnose <pasted bounce>",
         "diagnose 550 5.7.1 Service unavailable; client host [81.2.69.160] blocked",
         "what a bounce means and what to do about it",
+    ),
+    Subcommand(
+        "analyze",
+        "analyze <pasted raw message>",
+        "analyze Received: from mail.example.com … (the whole source)",
+        "a raw message's DKIM, SPF and DMARC verdicts and bulk-sender requirements (upload the .eml "
+        "in a thread to have its body checked too)",
     ),
     Subcommand("incidents", "incidents", "incidents", "the open incidents"),
     Subcommand(
@@ -131,6 +138,10 @@ def parse(text: str) -> Request:
         if not rest.strip():
             return Request("diagnose", private=private, problem="paste the bounce after `diagnose`")
         return Request("diagnose", text=rest, private=private)
+    if sub == "analyze":
+        if not rest.strip():
+            return Request("analyze", private=private, problem="paste the raw message after `analyze`")
+        return Request("analyze", text=rest, private=private)
     if sub not in NAMES:
         hint = f"`{first}` is not a sub-command"
         try:
@@ -245,6 +256,8 @@ Answer = (
     | ProblemAnswer
     | practice_answers.PracticeAnswer
     | watch_answers.WatchAnswer
+    | message_answers.AnalysisAnswer
+    | message_answers.ComparisonAnswer
 )
 
 
@@ -264,6 +277,8 @@ async def execute(request: Request, services: Services) -> Answer:
         return await practice_answers.execute(request, services)
     if request.sub in watch_answers.SUBCOMMANDS:
         return await watch_answers.execute(request, services)
+    if request.sub in message_answers.SUBCOMMANDS:
+        return await message_answers.execute(request, services)
     try:
         target = parse_target(request.target)
         if request.sub == "ip" and target.kind != "ip":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.slack_text import mentions, unescape
@@ -148,3 +149,108 @@ def readable_files(message: Mapping[str, Any], max_bytes: int) -> list[Mapping[s
         if textual and int(f.get("size") or 0) <= max_bytes:
             out.append(f)
     return out
+
+
+# --- bounce or raw message --------------------------------------------------------------------------
+
+
+class Route(StrEnum):
+    """What a paste or a file is: a bounce to diagnose, a raw message to analyse, or could be either."""
+
+    BOUNCE = "bounce"  # a delivery report or SMTP error: diagnose it
+    MESSAGE = "message"  # a raw message (Received, DKIM-Signature, From…, no delivery report): analyse it
+    UNSURE = "unsure"  # message headers, bounce wording in the body: diagnose, offer the analysis
+    NOTHING = "nothing"  # neither: ignored where the bot was not asked
+
+
+# Header fields that raw mail carries and a quoted error or a chat message does not.
+_MESSAGE_FIELDS = {
+    "received", "dkim-signature", "from", "to", "cc", "subject", "date", "message-id", "return-path",
+    "mime-version", "content-type", "authentication-results", "arc-seal", "arc-message-signature",
+    "arc-authentication-results", "received-spf", "x-received", "delivered-to", "reply-to",
+    "list-unsubscribe", "list-unsubscribe-post", "list-id", "precedence", "feedback-id",
+}  # fmt: skip
+# At least one of these: what a mail server adds on the way (a forwarded message quoted in a reply
+# shows From, Date, Subject and To only, and says nothing about how it travelled).
+_TRANSPORT_FIELDS = {
+    "received", "dkim-signature", "return-path", "authentication-results", "arc-seal", "received-spf",
+    "x-received", "delivered-to",
+}  # fmt: skip
+_FIELD_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)[ \t]*:[ \t]?(.*)$")
+_REPORT_TYPE = re.compile(
+    r"multipart/report|message/delivery-status|message/feedback-report|report-type=\"?(?:delivery-status|"
+    r"feedback-report)",
+    re.IGNORECASE,
+)
+_DAEMON = re.compile(
+    r"mailer-daemon|postmaster@|mail delivery (?:system|subsystem)|microsoftexchange", re.IGNORECASE
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered mail|delivery status notification|returned mail|failure notice|"
+    r"mail delivery fail|delivery (?:has )?failed|delivery failure|could not be delivered|non[- ]?delivery|"
+    r"not delivered|delivery delayed|warning: could not send",
+    re.IGNORECASE,
+)
+HEAD_SCAN = 256 * 1024  # characters read to find the header block; a header section is far smaller
+
+
+def header_block(text: str) -> tuple[dict[str, str], str]:
+    """The first header section of a paste or file as {lower-case name: first value}, and the body.
+
+    Tolerant as checks/message/parse.py is: a ``` fence, an mbox `From ` line and a few lines of
+    prose before the first field are skipped ("FYI: the raw source" too), and lines that are not
+    fields inside the section are taken as wrapped continuations. No fields: ({}, text).
+    """
+    lines = text[:HEAD_SCAN].lstrip().split("\n")
+    start = 0
+    found: tuple[dict[str, str], str] = ({}, text)
+    while start < len(lines) and start <= 20:
+        if not _FIELD_LINE.match(lines[start].rstrip("\r")):
+            start += 1
+            continue
+        fields: dict[str, str] = {}
+        end = len(lines)
+        for i in range(start, len(lines)):
+            line = lines[i].rstrip("\r")
+            if not line.strip() or line.strip() == "```":
+                end = i + 1
+                break
+            match = _FIELD_LINE.match(line) if line[:1] not in (" ", "\t") else None
+            if match:
+                fields.setdefault(match.group(1).lower(), match.group(2).strip())
+        found = (fields, "\n".join(lines[end:]))
+        if looks_like_message(fields):
+            break
+        start = end
+    return found
+
+
+def looks_like_message(fields: Mapping[str, str]) -> bool:
+    """Three or more of the fields raw mail carries, one of them added in transit."""
+    known = [name for name in fields if name in _MESSAGE_FIELDS]
+    return len(known) >= 3 and any(name in _TRANSPORT_FIELDS for name in known)
+
+
+def route(text: str) -> Route:
+    """Issue 6's rule, for every surface: a bounce (a delivery report, an SMTP error) is diagnosed; a
+    raw message (Received, DKIM-Signature, From… and no delivery-status part) is analysed; a message
+    whose body reads like a bounce (a bounce forwarded, a report quoted) is diagnosed with the analysis
+    offered beside it."""
+    fields, body = header_block(text)
+    if not looks_like_message(fields):
+        return Route.BOUNCE if looks_like_bounce(text) else Route.NOTHING
+    if (
+        _REPORT_TYPE.search(fields.get("content-type", ""))
+        or _REPORT_TYPE.search(text[:HEAD_SCAN])
+        or "x-failed-recipients" in fields
+        or _DAEMON.search(fields.get("from", ""))
+        or _BOUNCE_SUBJECT.search(fields.get("subject", ""))
+    ):
+        return Route.BOUNCE
+    # Only the body is read for bounce wording: Received and Authentication-Results lines are full
+    # of numbers and words ("dkim", "policy", "550") that would pass for one.
+    if _STRONG.search(body[:HEAD_SCAN]) or (
+        _REPLY_CODE.search(body[:HEAD_SCAN]) and _ENHANCED.search(body[:HEAD_SCAN])
+    ):
+        return Route.UNSURE
+    return Route.MESSAGE

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import slash
+from bot import message_answers, slash
 from bot.app import Respond
 from bot.ids import NOTE_ACTION, ActionId, BlockId, CallbackId
 from bot.render_blocks import (
@@ -20,10 +20,19 @@ from bot.render_blocks import (
     incidents_message,
     note_view,
     problem_message,
+    render,
 )
 from handlers.errors import later
 from handlers.home import publish_home
-from handlers.reply import answer_message, attach_full_text, post_in_thread, post_or_respond
+from handlers.reply import (
+    PASTE_TITLE,
+    analysis_message,
+    answer_message,
+    attach_full_text,
+    post_in_thread,
+    post_or_respond,
+)
+from handlers.threads import download
 
 Work = Callable[..., Coroutine[Any, Any, None]]
 
@@ -36,6 +45,8 @@ def register(app) -> None:
     app.action(ActionId.LOG_INCIDENT)(acked(log_incident))
     app.action(ActionId.RESOLVE)(acked(resolve))
     app.action(ActionId.ADD_NOTE)(acked(add_note))
+    app.action(ActionId.ANALYZE_AS_MESSAGE)(acked(analyze_as_message))
+    app.action(ActionId.COMPARE_MESSAGES)(acked(compare_messages))
     app.view(CallbackId.ADD_NOTE)(on_note_submitted)
 
 
@@ -186,3 +197,44 @@ async def save_note(view, body, value: str, client, services) -> None:
         await Respond(response_url=metadata["response_url"])(
             response_type="ephemeral", replace_original=False, text=f"Note added to incident #{incident.id}."
         )
+
+
+async def analyze_as_message(action, body, client, respond, services) -> None:
+    """The text (or file) a diagnosis was made of, analysed as a raw message, in the same thread."""
+    channel, root, ephemeral = where(body)
+    try:
+        value = json.loads(action.get("value") or "")
+    except ValueError:
+        value = {}
+    if value.get("f"):
+        # A file is fetched again: its own bytes, so the body hash can be verified.
+        data: bytes | str = await download({"id": value["f"]}, client, services.settings.max_input_bytes + 1)
+        pasted, name = False, str(value.get("n") or "the file")
+        gone = "I could not fetch that file again from Slack: upload it once more."
+    else:
+        kept = services.kept.get(str(value.get("k") or ""))
+        data = kept[1] if kept is not None and kept[0] == PASTE_TITLE else ""
+        pasted, name = True, ""
+        gone = "I no longer hold that text (pastes are kept in memory for a day): paste it again."
+    if not data:
+        await respond(replace_original=False, response_type="ephemeral", **problem_message(gone).payload())
+        return
+    thread = (channel, root) if channel and root else None
+    message = await analysis_message(data, services, pasted=pasted, name=name, thread=thread)
+    await post_or_respond(client, respond, channel, root, message, private=ephemeral)
+
+
+async def compare_messages(action, body, client, respond, services) -> None:
+    """Two messages analysed in one thread, compared: do they share an IP, Return-Path or DKIM domain?"""
+    channel, root, ephemeral = where(body)
+    answer = message_answers.compare_kept(action.get("value") or "", services)
+    if isinstance(answer, slash.ProblemAnswer):
+        payload = problem_message(answer.problem).payload()
+        await respond(replace_original=False, response_type="ephemeral", **payload)
+        return
+    message = await services.run(_render(answer, services))
+    await post_or_respond(client, respond, channel, root, message, private=ephemeral)
+
+
+async def _render(answer, services):
+    return render(answer, services.kb, keep=services.kept.put)

@@ -3,14 +3,17 @@ shortened answer also gets its whole text as a file where everyone it was shown 
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import slash
+from bot import message_answers, slash, triage
 from bot.render_blocks import Message, diagnoses_message, render
-from bot.triage import is_bounce
+from bot.render_message import offer_analysis
+from bot.triage import Route, is_bounce
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +23,14 @@ async def answer_message(request: slash.Request, services) -> Message:
 
     async def work() -> Message:
         answer = await slash.execute(request, services)
-        return render(
+        message = render(
             answer, services.kb, incidents_enabled=services.store is not None, keep=services.kept.put
         )
+        if isinstance(answer, slash.DiagnosisAnswer) and (
+            triage.route(answer.text) in (Route.MESSAGE, Route.UNSURE)
+        ):
+            offer_analysis(message, _keep_paste(answer.text, services))
+        return message
 
     return await services.run(work())
 
@@ -98,3 +106,83 @@ async def post_or_respond(
         **message.payload(),
     )
     return None
+
+
+# --- what a Slack message carries: bounces to diagnose, raw messages to analyse ----------------------
+
+PASTE_TITLE = "pasted text"  # the title under which text offered for "Analyse as a message" is kept
+
+
+@dataclass
+class Piece:
+    """One thing a Slack message carries: its text, or one attached file's bytes."""
+
+    name: str  # "the pasted message", or the file's name
+    data: bytes | str
+    pasted: bool  # text Slack may have reflowed (typed, pasted, a snippet): a body hash proves nothing
+    file_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        data = self.data
+        return data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+
+
+def _keep_paste(text: str, services) -> str:
+    return json.dumps({"k": services.kept.put(PASTE_TITLE, text)})
+
+
+def _offer_value(piece: Piece, services) -> str:
+    """What the "Analyse as a message" button carries: a file's id (its bytes are fetched again), or
+    the key of the pasted text kept in memory (a button value holds 2,000 characters, a message more)."""
+    if piece.file_id:
+        return json.dumps({"f": piece.file_id, "n": piece.name[:200]})
+    return _keep_paste(piece.text, services)
+
+
+async def analysis_message(
+    data: bytes | str, services, *, pasted: bool, name: str = "", thread: tuple[str, str] | None = None
+) -> Message:
+    """A raw message's analysis (or the one line saying why it can't be analysed), rendered."""
+
+    async def work() -> Message:
+        answer = await message_answers.analyse(data, services, pasted=pasted, name=name, thread=thread)
+        return render(answer, services.kb, keep=services.kept.put)
+
+    return await services.run(work())
+
+
+async def triage_messages(
+    pieces: list[Piece], services, *, thread: tuple[str, str], analyse_all: bool = False
+) -> list[Message]:
+    """The answers for what a Slack message carries (issue 6's rule): bounces diagnosed together, as
+    before; each raw message analysed on its own; a message that reads like a bounce diagnosed with
+    "Analyse as a message" offered (and analysed when no bounce is found in it). `analyse_all` (the
+    "Analyse message" shortcut): every piece with header fields is analysed. Nothing found: []."""
+    out: list[Message] = []
+    bounces: list[str] = []
+
+    async def analysed(piece: Piece) -> Message:
+        name = piece.name if piece.file_id else ""
+        return await analysis_message(piece.data, services, pasted=piece.pasted, name=name, thread=thread)
+
+    if analyse_all:
+        return [await analysed(p) for p in pieces if triage.header_block(p.text)[0]]
+    for piece in pieces:
+        route = triage.route(piece.text)
+        if route is Route.MESSAGE:
+            out.append(await analysed(piece))
+        elif route is Route.UNSURE:
+            diagnosis = await diagnosis_message(piece.text, services)
+            if diagnosis is not None:
+                out.append(offer_analysis(diagnosis, _offer_value(piece, services)))
+            else:
+                out.append(await analysed(piece))
+        elif piece.text.strip():
+            bounces.append(piece.text)
+    text = "\n\n".join(bounces)
+    if triage.looks_like_bounce(text):
+        diagnosis = await diagnosis_message(text, services)
+        if diagnosis is not None:
+            out.insert(0, diagnosis)
+    return out

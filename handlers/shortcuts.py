@@ -1,4 +1,5 @@
-"""The "Diagnose bounce" message shortcut: diagnose any message, answer in its thread."""
+"""The message shortcuts: "Diagnose bounce" (a bounce diagnosed, a raw message analysed, as in threads)
+and "Analyse message" (analysed as a raw message whatever it looks like); answers go in its thread."""
 
 from __future__ import annotations
 
@@ -6,18 +7,27 @@ from bot import triage
 from bot.ids import CallbackId
 from bot.render_blocks import problem_message
 from handlers.errors import later
-from handlers.reply import diagnosis_message, post_or_respond
-from handlers.threads import bounce_text
+from handlers.reply import post_or_respond, triage_messages
+from handlers.threads import read_pieces
+
+NOTHING = {
+    CallbackId.DIAGNOSE_BOUNCE: "I found no bounce in that message: no status code, recipient or error I "
+    "know, and no raw message (header fields such as Received, DKIM-Signature, From).",
+    CallbackId.ANALYZE_MESSAGE: "There is no raw message in that message: no header fields such as "
+    "Received or From. Paste the whole source (in most mail programs: Show original, or View source) or "
+    "upload the .eml.",
+}
 
 
 def register(app) -> None:
-    app.shortcut(CallbackId.DIAGNOSE_BOUNCE)(on_diagnose_bounce)
+    app.shortcut(CallbackId.DIAGNOSE_BOUNCE)(on_shortcut)
+    app.shortcut(CallbackId.ANALYZE_MESSAGE)(on_shortcut)
 
 
-async def on_diagnose_bounce(ack, shortcut, body, client, context, respond, services) -> None:
+async def on_shortcut(ack, shortcut, body, client, context, respond, services) -> None:
     await ack()
     later(
-        diagnose(shortcut, client, context, respond, services),
+        answer(shortcut, client, context, respond, services),
         body=body,
         context=context,
         client=client,
@@ -25,25 +35,18 @@ async def on_diagnose_bounce(ack, shortcut, body, client, context, respond, serv
     )
 
 
-async def diagnose(shortcut, client, context, respond, services) -> None:
+async def answer(shortcut, client, context, respond, services) -> None:
     message = shortcut.get("message") or {}
     channel = (shortcut.get("channel") or {}).get("id") or ""
-    text = await bounce_text(message, client, context, services)
-    answer = await diagnosis_message(text, services)
-    if answer is None:
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **problem_message(
-                "I found no bounce in that message: no status code, recipient or error I know."
-            ).payload(),
-        )
+    root = triage.thread_root(message)
+    pieces = await read_pieces(message, client, context, services)
+    analyse_all = shortcut.get("callback_id") == CallbackId.ANALYZE_MESSAGE
+    answers = await triage_messages(pieces, services, thread=(channel, root), analyse_all=analyse_all)
+    if not answers:
+        line = NOTHING[CallbackId.ANALYZE_MESSAGE if analyse_all else CallbackId.DIAGNOSE_BOUNCE]
+        await respond(response_type="ephemeral", replace_original=False, **problem_message(line).payload())
         return
-    await post_or_respond(
-        client,
-        respond,
-        channel,
-        triage.thread_root(message),
-        answer,
-        private=services.settings.response_private,
-    )
+    for reply in answers:
+        await post_or_respond(
+            client, respond, channel, root, reply, private=services.settings.response_private
+        )

@@ -1,9 +1,11 @@
-"""Bounces pasted in Slack: in a thread where the bot was mentioned, a triage channel, or a DM."""
+"""Bounces and raw messages pasted or uploaded in Slack: in a thread where the bot was mentioned, a triage
+channel, or a DM. A bounce is diagnosed, a raw message analysed (bot.triage.route decides)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -11,12 +13,13 @@ import aiohttp
 from bot import triage
 from bot.render_blocks import mrkdwn
 from handlers.errors import later
-from handlers.reply import diagnosis_message, post_in_thread
+from handlers.reply import Piece, post_in_thread, triage_messages
 
 log = logging.getLogger(__name__)
 
 MENTION_HINT = (
-    "I'm following this thread: paste a bounce here and I'll say what it means and what to do. "
+    "I'm following this thread: paste a bounce here and I'll say what it means and what to do; paste "
+    "a raw message (or upload its .eml) and I'll check its DKIM, SPF and DMARC. "
     "`/deliverability help` lists the checks."
 )
 
@@ -47,14 +50,14 @@ async def on_message(event, body, client, context, services) -> None:
 
 
 async def mention(event, client, context, services) -> None:
-    """Follow the thread from now on; diagnose the mention itself when it carries a bounce."""
+    """Follow the thread from now on; answer the mention itself when it carries a bounce or a message."""
     channel, root = event["channel"], triage.thread_root(event)
     if services.store is not None:
         await asyncio.to_thread(services.store.remember_thread, channel, root)
     if event.get("bot_id") and channel not in services.settings.triage_channels:
         return
-    text = await bounce_text(event, client, context, services)
-    if await diagnose_into_thread(text, channel, root, client, services):
+    pieces = await read_pieces(event, client, context, services)
+    if await answer_into_thread(pieces, channel, root, client, services):
         return
     await client.chat_postMessage(
         channel=channel, thread_ts=root, text=MENTION_HINT, blocks=[mrkdwn(MENTION_HINT)]
@@ -62,7 +65,7 @@ async def mention(event, client, context, services) -> None:
 
 
 async def message(event, client, context, services) -> None:
-    """Diagnose the message in its thread when it is a bounce posted where the bot answers."""
+    """Answer a bounce or a raw message in its thread when it was posted where the bot answers."""
     watched = False
     if event.get("thread_ts") and services.store is not None:
         watched = await asyncio.to_thread(
@@ -78,41 +81,45 @@ async def message(event, client, context, services) -> None:
     if not where.diagnose:
         log.debug("message %s ignored: %s", event.get("ts"), where.why)
         return
-    text = await bounce_text(event, client, context, services)
-    await diagnose_into_thread(text, event["channel"], triage.thread_root(event), client, services)
+    pieces = await read_pieces(event, client, context, services)
+    await answer_into_thread(pieces, event["channel"], triage.thread_root(event), client, services)
 
 
-async def diagnose_into_thread(text: str, channel: str, root: str, client, services) -> bool:
-    """Post a diagnosis in the thread when the text is a bounce; False (and silence) when it is not."""
-    if not triage.looks_like_bounce(text):
-        return False
-    message = await diagnosis_message(text, services)
-    if message is None:
-        return False
-    await post_in_thread(client, channel, root, message)
-    return True
+async def answer_into_thread(pieces: list[Piece], channel: str, root: str, client, services) -> bool:
+    """Post the diagnoses and analyses in the thread; False (and silence) when there is neither."""
+    answers = await triage_messages(pieces, services, thread=(channel, root))
+    for answer in answers:
+        await post_in_thread(client, channel, root, answer)
+    return bool(answers)
 
 
-async def bounce_text(message, client, context, services) -> str:
-    """The message's text and the text of its readable attached files (an .eml, a pasted .txt)."""
+async def read_pieces(message, client, context, services) -> list[Piece]:
+    """The message's text, and the bytes of its readable attached files (an .eml, a .txt, a snippet).
+
+    A file larger than MAX_INPUT_BYTES is read up to one byte past the limit, so an analysis can say
+    it was cut there instead of the file being passed over in silence.
+    """
     text = triage.message_text(message, bot_user_id=context.bot_user_id)
     limit = services.settings.max_input_bytes
-    parts = [text]
-    for f in triage.readable_files(message, limit)[:3]:
-        body = await download(f, client, limit)
-        if body:
-            parts.append(body)
-    return "\n\n".join(p for p in parts if p)
+    pieces = [Piece("the pasted message", text, pasted=True)] if text else []
+    for f in triage.readable_files(message, sys.maxsize)[:3]:
+        data = await download(f, client, limit + 1)
+        if data:
+            # A snippet is text pasted into Slack's snippet box: as reflowed as any other paste.
+            pasted = f.get("mode") == "snippet"
+            name = str(f.get("name") or f.get("title") or f.get("id") or "the file")
+            pieces.append(Piece(name, data, pasted=pasted, file_id=f.get("id")))
+    return pieces
 
 
-async def download(f, client, limit: int) -> str:
-    """A Slack file's content, fetched with the bot token from Slack's own hosts only."""
+async def download(f, client, limit: int) -> bytes:
+    """A Slack file's content (at most `limit` bytes), fetched with the bot token from Slack's own hosts."""
     url = f.get("url_private_download") or f.get("url_private")
     if not url and f.get("id"):
         info = await client.files_info(file=f["id"])
         url = (info.get("file") or {}).get("url_private_download")
     if not url or not _slack_host(url, client.base_url):
-        return ""
+        return b""
     headers = {"Authorization": f"Bearer {client.token}"}
     timeout = aiohttp.ClientTimeout(total=20)
     try:
@@ -122,12 +129,11 @@ async def download(f, client, limit: int) -> str:
         ):
             if resp.status != 200:
                 log.warning("file %s: HTTP %s", f.get("id"), resp.status)
-                return ""
-            data = await resp.content.read(limit)
+                return b""
+            return await resp.content.read(limit)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("file %s could not be read: %s", f.get("id"), exc)
-        return ""
-    return data.decode("utf-8", errors="replace")
+        return b""
 
 
 def _slack_host(url: str, api_base: str) -> bool:

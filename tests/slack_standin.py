@@ -662,7 +662,12 @@ class SlackSender:
         }
 
     def message_shortcut(
-        self, message: dict[str, Any], *, channel: str = "C0GENERAL", user: str = "U0ALICE"
+        self,
+        message: dict[str, Any],
+        *,
+        channel: str = "C0GENERAL",
+        user: str = "U0ALICE",
+        callback_id: str = "diagnose_bounce",
     ) -> dict:
         n = next(self._n)
         return {
@@ -673,7 +678,7 @@ class SlackSender:
             "user": {"id": user, "username": "alice", "team_id": self.team_id},
             "channel": {"id": channel, "name": "general"},
             "is_enterprise_install": False,
-            "callback_id": "diagnose_bounce",
+            "callback_id": callback_id,
             "trigger_id": f"{n}.3.trigger",
             "response_url": self.standin.response_url(f"sc{n}"),
             "message_ts": message.get("ts", ""),

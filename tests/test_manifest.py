@@ -22,12 +22,11 @@ def test_command_shortcut_and_urls(manifest):
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
     assert command["should_escape"] is False
-    (shortcut,) = manifest["features"]["shortcuts"]
-    assert (shortcut["type"], shortcut["callback_id"], shortcut["name"]) == (
-        "message",
-        CallbackId.DIAGNOSE_BOUNCE,
-        "Diagnose bounce",
-    )
+    shortcuts = [(s["type"], s["callback_id"], s["name"]) for s in manifest["features"]["shortcuts"]]
+    assert shortcuts == [
+        ("message", CallbackId.DIAGNOSE_BOUNCE, "Diagnose bounce"),
+        ("message", CallbackId.ANALYZE_MESSAGE, "Analyse message"),
+    ]
     settings = manifest["settings"]
     for url in (
         command["url"],

@@ -70,3 +70,12 @@ async def test_execute_runs_only_the_narrow_check(settings, dns_server):
     answer = await slash.execute(parse("dmarc example.com"), services)
     assert isinstance(answer, ReportAnswer)
     assert {f.check for f in answer.report.findings} == {"dmarc"}
+
+
+def test_analyze_keeps_the_pasted_message_whole():
+    # Folded lines, blank lines and trailing spaces inside the message are its own: they stay.
+    text = "Received: from a ([81.2.69.160])\n by b; Tue, 2 Apr 2024\nFrom: x@shop.example\n\nbody  \n\nend"
+    request = parse(f"private analyze {text}")
+    assert (request.sub, request.private, request.problem) == ("analyze", True, "")
+    assert request.text == text
+    assert parse("analyze").problem == "paste the raw message after `analyze`"

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.triage import classify, looks_like_bounce, message_text, readable_files
+from bot.triage import Route, classify, header_block, looks_like_bounce, message_text, readable_files, route
 
 BOT = {"bot_user_id": "UBOT", "bot_id": "BBOT", "triage_channels": ("C0TRIAGE",)}
 
@@ -78,3 +78,56 @@ def test_readable_files():
         {"id": "F3", "name": "huge.txt", "mimetype": "text/plain", "size": 10_000},
     ]
     assert [f["id"] for f in readable_files({"files": files}, 1000)] == ["F1"]
+
+
+# --- bounce or raw message (issue 6's routing) ------------------------------------------------------
+
+RAW = (
+    "Return-Path: <bounce@shop.example>\n"
+    "Received: from mail.shop.example (mail.shop.example [81.2.69.160]) by mx.receiver.example with ESMTPS "
+    "id 4AbC1; Tue, 2 Apr 2024 10:00:01 +0000\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; d=shop.example; s=s1; h=from:to:subject; bh=abc=; b=def=\n"
+    "From: News <news@shop.example>\nTo: someone@receiver.example\nSubject: Offers\n"
+    "Date: Tue, 2 Apr 2024 10:00:00 +0000\nMessage-ID: <1@shop.example>\n\n"
+    "This month's offers: 550 products rejected by no one, our policy on mailbox sizes, spam and DKIM.\n"
+)
+DSN_MESSAGE = (
+    "Received: from mx.example.net by mail.shop.example; Tue, 2 Apr 2024 10:00:01 +0000\n"
+    "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: news@shop.example\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+    "--B\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; bob@example.org\n"
+    "Action: failed\nStatus: 5.1.1\n--B--\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (RAW, Route.MESSAGE),  # bounce-ish words in an ordinary body do not make it a bounce
+        ("Here is the source, FYI: see below\n\n" + RAW, Route.MESSAGE),
+        ("```\n" + RAW + "```", Route.MESSAGE),
+        # Slack wrapped the long Received line: the continuation lost its leading space.
+        (RAW.replace("with ESMTPS ", "with ESMTPS\n"), Route.MESSAGE),
+        (DSN_MESSAGE, Route.BOUNCE),
+        (DSN_MESSAGE.replace("multipart/report; report-type=delivery-status", "mixed"), Route.BOUNCE),
+        (RAW.replace("Subject: Offers", "Subject: Delivery Status Notification (Failure)"), Route.BOUNCE),
+        (RAW.replace("News <news@shop.example>", "postmaster@shop.example"), Route.BOUNCE),
+        (RAW + "\nhost mx.example.org[81.2.69.160] said: 550 5.1.1 user unknown\n", Route.UNSURE),
+        ("550 5.7.1 Service unavailable; client host [81.2.69.160] blocked", Route.BOUNCE),
+        # A message quoted in a reply: From, Date, Subject, To, but nothing added in transit.
+        ("---------- Forwarded message ---------\nFrom: a@shop.example\nDate: Tue, 2 Apr 2024\n"
+         "Subject: hi\nTo: b@shop.example\n\nhello", Route.NOTHING),
+        ("lunch at 12?", Route.NOTHING),
+        ("", Route.NOTHING),
+    ],
+)  # fmt: skip
+def test_route(text, expected):
+    assert route(text) is expected
+
+
+def test_header_block_reads_the_first_section_only():
+    fields, body = header_block(RAW)
+    assert fields["from"] == "News <news@shop.example>" and fields["return-path"] == "<bounce@shop.example>"
+    assert "content-type" not in fields and body.startswith("This month's offers")
+    assert header_block("no fields here\njust words") == ({}, "no fields here\njust words")
