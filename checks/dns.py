@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -172,8 +173,18 @@ class Resolver:
     ) -> None:
         nameservers = list(nameservers)
         self._resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+        self._unusable = ""
         if nameservers:
-            self._resolver.nameservers = [dns.nameserver.Do53Nameserver(h, p) for h, p in nameservers]
+            servers = [
+                dns.nameserver.Do53Nameserver(address, port)
+                for host, port in nameservers
+                for address in _addresses(host)
+            ]
+            if servers:
+                self._resolver.nameservers = servers
+            else:
+                names = ", ".join(host for host, _ in nameservers)
+                self._unusable = f"no address for the nameserver(s) in DNS_NAMESERVERS ({names})"
         self._resolver.cache = None
         self._resolver.use_edns(0, 0, 1232)
         self.timeout = timeout
@@ -227,6 +238,8 @@ class Resolver:
         return replace(result, outcome=Outcome.ERROR, records=(), detail=detail)
 
     async def _send(self, name: str, rdtype: str) -> _Sent:
+        if self._unusable:
+            return _Sent(Result(name, rdtype, Outcome.ERROR, detail=self._unusable))
         self.queries += 1
         try:
             qname = dns.name.from_text(name)
@@ -268,6 +281,21 @@ class Resolver:
     def bind_loop(self) -> None:
         """Record the running loop so worker threads can call `blocking_query` before any query."""
         self._loop = asyncio.get_running_loop()
+
+
+def _addresses(host: str) -> list[str]:
+    """A nameserver given by name (`localhost`) as addresses: dnspython talks to IP addresses only,
+    and given a name it retries until the timeout, which would read as "timed out" for every query."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        # Once per run and only for a configured name: how to reach the nameserver, not a check's lookup.
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except OSError:
+        return []
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _rcode_outcome(exc: dns.resolver.NoNameservers) -> Outcome:

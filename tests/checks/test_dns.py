@@ -113,3 +113,11 @@ async def test_an_alias_of_a_missing_name_keeps_its_chain(dns_server):
     dns_server.add("example.com", "A", "81.2.69.160")
     result = await Resolver([dns_server.address], timeout=1).query("alias.example.com", "A")
     assert result.outcome is Outcome.NXDOMAIN and result.cnames == ("gone.example.com",)
+
+
+async def test_a_nameserver_given_by_name_is_asked(dns_server):
+    # dnspython needs addresses; given `localhost` it used to retry until "timed out".
+    dns_server.add("example.com", "A", "81.2.69.160")
+    r = Resolver([("localhost", dns_server.port)], timeout=1)
+    result = await r.query("example.com", "A")
+    assert result.ok and result.records == ("81.2.69.160",)
