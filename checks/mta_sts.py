@@ -189,7 +189,7 @@ async def check(ctx: Context) -> list[Finding]:
     txt, mx = await asyncio.gather(ctx.dns.query(name, "TXT"), ctx.dns.query(domain, "MX"))
     evidence: dict = {"record_lookup": txt.evidence()}
     if txt.failed:
-        summary = f"could not check: the lookup of {name} TXT {txt.describe()}"
+        summary = f"could not check: the lookup of {name} TXT failed ({txt.describe()})"
         return [_finding(Status.ERROR, domain, summary, evidence, "dns-lookup-failed")]
     records = [r for r in txt.records if is_candidate(r)] if txt.ok else []
     if not records:
@@ -266,7 +266,9 @@ async def _check_policy(
 def _compare_mx(domain: str, mx: Result, policy: Policy, evidence: dict) -> list[Finding]:
     evidence["mx_lookup"] = mx.evidence()
     if mx.failed:
-        summary = f"could not check the MX hosts against the MTA-STS policy: the MX lookup {mx.describe()}"
+        summary = (
+            f"could not check the MX hosts against the MTA-STS policy: the MX lookup failed ({mx.describe()})"
+        )
         return [_finding(Status.ERROR, domain, summary, evidence, "dns-lookup-failed")]
     hosts = (
         sorted({host for _, host in mx.records}) if mx.ok else [domain]

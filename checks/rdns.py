@@ -196,7 +196,7 @@ async def check(ctx: Context) -> list[Finding]:
                     CHECK,
                     Status.ERROR,
                     domain,
-                    f"could not check the MX hosts' reverse DNS: the MX lookup {mx.describe()}",
+                    f"could not check the MX hosts' reverse DNS: the MX lookup failed ({mx.describe()})",
                     {"mx": mx.evidence()},
                     kb="dns-lookup-failed",
                 )
@@ -284,7 +284,7 @@ def judge(chain: Chain, roles: list[Role], domain: str | None) -> list[Finding]:
                     Status.ERROR,
                     ip,
                     f"could not confirm the PTR of {who}: the forward lookup of {failed[0].name} "
-                    f"{failed[0].describe()}",
+                    f"failed ({failed[0].describe()})",
                     evidence,
                     kb="dns-lookup-failed",
                 )

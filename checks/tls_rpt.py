@@ -114,7 +114,7 @@ async def check(ctx: Context) -> list[Finding]:
     txt = await ctx.dns.query(name, "TXT")
     evidence: dict = {"record_lookup": txt.evidence()}
     if txt.failed:
-        summary = f"could not check: the lookup of {name} TXT {txt.describe()}"
+        summary = f"could not check: the lookup of {name} TXT failed ({txt.describe()})"
         return [Finding(CHECK, Status.ERROR, domain, summary, evidence, "dns-lookup-failed")]
     records = [r for r in txt.records if is_candidate(r)] if txt.ok else []
     if not records:

@@ -82,7 +82,7 @@ async def test_lookup_failure_is_error_not_missing(dns_server, settings, fault):
     report = await run_checks(Target("domain", DOMAIN), settings, only=("tls-rpt",))
     [finding] = report.findings
     assert finding.status is Status.ERROR and finding.kb == "dns-lookup-failed"
-    assert finding.summary.startswith("could not check:")
+    assert finding.summary.startswith(f"could not check: the lookup of {NAME} TXT failed (")
 
 
 def test_knowledge_entries_exist():
