@@ -309,7 +309,7 @@ def meaning(spec: BlockList, answer: str) -> str | None:
             return None
         return " + ".join(text for bit, text in sorted(spec.bits.items()) if last & bit)
     if spec.generic and last >= 2:
-        return f"listed ({answer})"
+        return "listed"  # the code itself is shown beside the meaning
     return None
 
 

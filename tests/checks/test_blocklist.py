@@ -263,3 +263,11 @@ def test_dqs_key_is_masked_in_cli_output(dns_server):
     [finding] = [f for f in data["findings"] if f["check"] == "blocklist"]
     assert finding["status"] == "error" and "DQS key was rejected" in finding["summary"]
     assert proc.returncode == 1
+
+
+async def test_a_listing_on_an_unknown_list_names_its_code_once(dns_server, settings):
+    ip_list(dns_server, ZONE)
+    dns_server.add(f"{REV}.{ZONE}", "A", "127.0.0.3")
+    [finding] = await run(settings, ip_lists=(ZONE,))
+    assert finding.status is Status.FAIL
+    assert f"listed on {ZONE} (127.0.0.3 listed)" in finding.summary  # was "(127.0.0.3 listed (127.0.0.3))"
