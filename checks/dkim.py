@@ -59,6 +59,9 @@ PROVIDERS = (
     ("zoho.com", "Zoho"),
 )
 
+# A selector nobody publishes: a key found there comes from a wildcard (*._domainkey).
+WILDCARD_PROBE = "no-such-selector-wildcard-probe"
+
 _SELECTOR = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$")
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -272,8 +275,16 @@ async def _probe(ctx: Context, domain: str) -> list[Finding]:
     gate = asyncio.Semaphore(CONCURRENCY)
     # `_domainkey.<domain>` existing as an empty non-terminal shows that keys live under other selectors.
     hint_task = asyncio.ensure_future(ctx.dns.query(f"_domainkey.{domain}", "TXT"))
+    wild_task = asyncio.ensure_future(_lookup(ctx, gate, WILDCARD_PROBE, domain))
     probes = await asyncio.gather(*(_lookup(ctx, gate, s, domain) for s in DEFAULT_SELECTORS))
-    hint = await hint_task
+    hint, wild = await hint_task, await wild_task
+    wildcard = _keys(wild.txt)
+    findings: list[Finding] = []
+    if wildcard:
+        # A selector nobody publishes has a key: a wildcard answers for every selector, so the probes
+        # that found that same record say nothing about real selectors. Report the wildcard once.
+        findings.extend(_wildcard_findings(wild, domain))
+        probes = [p for p in probes if _keys(p.txt) != wildcard]
     failed = [p for p in probes if p.txt.failed]
     answered = [p for p in probes if not p.txt.failed]
     stats: dict = {
@@ -283,7 +294,6 @@ async def _probe(ctx: Context, domain: str) -> list[Finding]:
     }
     if failed:
         stats["failed_lookups"] = {p.name: p.txt.describe() for p in failed}
-    findings: list[Finding] = []
     for probe in answered:
         for finding in _judge_probe(probe, explicit=False):
             finding.evidence["probe"] = stats
@@ -316,6 +326,30 @@ async def _probe(ctx: Context, domain: str) -> list[Finding]:
     if failed:
         summary += f"; {len(failed)} lookups failed"
     return [Finding(CHECK, Status.WARN, about, summary, evidence, kb="dkim-missing")]
+
+
+def _keys(txt: Result) -> frozenset[str]:
+    return frozenset(r for r in txt.records if looks_like_key(r)) if txt.ok else frozenset()
+
+
+def _wildcard_findings(wild: Probe, domain: str) -> list[Finding]:
+    name = f"*._domainkey.{domain}"
+    keys = sorted(_keys(wild.txt))
+    evidence = {"wildcard": name, "probe": wild.name, **wild.txt.evidence()}
+    if all(parse_key(k).revoked for k in keys):
+        # RFC 6376 §3.6.1: an empty p= revokes; as a wildcard, the usual mark of a domain sending no mail.
+        summary = (
+            f"a wildcard ({name}) revokes every DKIM selector: no mail signed for {domain} can pass DKIM, "
+            "as intended for a domain that sends no mail"
+        )
+        return [Finding(CHECK, Status.INFO, name, summary, evidence, kb="dkim-revoked")]
+    probe = Probe("*", name, wild.txt)
+    findings = _judge_probe(probe, explicit=False)
+    for finding in findings:
+        finding.about = name
+        finding.summary += " (a wildcard record: it answers for every selector)"
+        finding.evidence.update(evidence)
+    return findings
 
 
 def _judge_probe(probe: Probe, *, explicit: bool) -> list[Finding]:

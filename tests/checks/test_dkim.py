@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from checks.dkim import DEFAULT_SELECTORS, parse_key, provider_of
+from checks.dkim import DEFAULT_SELECTORS, WILDCARD_PROBE, parse_key, provider_of
 from checks.model import Finding, Status
 from checks.runner import run_checks
 from checks.target import Target
@@ -156,7 +156,8 @@ async def test_probing_finds_keys_at_common_selectors(dns_server, settings):
         for name, rdtype, _ in dns_server.log
         if rdtype == "TXT" and name.endswith("._domainkey.example.com")
     }
-    assert asked == {f"{s}._domainkey.example.com" for s in DEFAULT_SELECTORS}
+    probes = {*DEFAULT_SELECTORS, WILDCARD_PROBE}  # plus one selector nobody publishes, to spot a wildcard
+    assert asked == {f"{s}._domainkey.example.com" for s in probes}
 
 
 async def test_probing_that_finds_nothing_is_only_a_warning(dns_server, settings):
@@ -271,3 +272,21 @@ async def test_upper_case_tags_are_not_a_key_and_say_why(dns_server, settings):
     dns_server.add("s1._domainkey.example.com", "TXT", f"V=DKIM1; K=rsa; P={RSA_2048}")
     [finding] = await dkim(settings, "s1")
     assert finding.status is Status.FAIL and "write p=, not P=" in finding.summary
+
+
+async def test_a_revoking_wildcard_is_one_information_not_a_warning_per_selector(dns_server, settings):
+    # The parked-domain setup: *._domainkey revokes every selector.
+    dns_server.add("*._domainkey.example.com", "TXT", "v=DKIM1; p=")
+    f = one(await dkim(settings))
+    assert (f.status, f.kb, f.about) == (Status.INFO, "dkim-revoked", "*._domainkey.example.com")
+
+
+async def test_a_wildcard_key_is_reported_once_beside_real_selectors(dns_server, settings):
+    dns_server.add("*._domainkey.example.com", "TXT", f"v=DKIM1; p={RSA_2048}")
+    dns_server.add("k1._domainkey.example.com", "TXT", f"v=DKIM1; p={RSA_1024}")
+    findings = await dkim(settings)
+    by_about = {f.about: f for f in findings}
+    assert set(by_about) == {"*._domainkey.example.com", "k1._domainkey.example.com"}
+    assert by_about["*._domainkey.example.com"].status is Status.PASS
+    assert "wildcard" in by_about["*._domainkey.example.com"].summary
+    assert by_about["k1._domainkey.example.com"].status is Status.WARN
