@@ -21,6 +21,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -370,12 +371,12 @@ class Store:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             _refuse_newer(conn, path)
             db = Database(conn)
-            db.enable_wal()
+            _patiently(db.enable_wal)
             conn.execute("PRAGMA foreign_keys = ON")
             # Every commit reaches the disk before it returns: a committed incident survives a crash.
             conn.execute("PRAGMA synchronous = FULL")
             if MIGRATIONS.pending(db):
-                _migrate(db, path)
+                _patiently(lambda: _migrate(db, path))
         except StoreError:
             conn.close()
             raise
@@ -1280,6 +1281,24 @@ def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
             f"{SCHEMA_VERSION}); upgrade deliverability or point DATABASE_PATH elsewhere. "
             "The file was not changed."
         )
+
+
+def _patiently(step: Callable[[], Any]) -> Any:
+    """Run a step that SQLite may refuse with "locked" without waiting for the busy handler.
+
+    Switching a fresh file to WAL, or upgrading a read lock to a write lock, is answered SQLITE_BUSY at
+    once when another process does the same at that moment (SQLite returns rather than deadlock), so
+    two processes opening a new database together retry here instead of failing.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _migrate(db: Database, path: Path) -> None:
