@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 from checks.model import Finding, Report, Status, worst_first
 from knowledge.base import load
 
+WIDTH = 100
 ICON = {Status.FAIL: "✗", Status.ERROR: "?", Status.WARN: "!", Status.INFO: "i", Status.PASS: "✓"}
 
 
@@ -38,33 +41,50 @@ def _tally(findings: list[Finding]) -> str:
     return ", ".join(parts) or "no findings"
 
 
-def render_diagnoses(diagnoses: list) -> str:
-    """Bounce diagnoses (knowledge.diagnose.Diagnosis) as text: what happened, why, what to do, what next."""
-    blocks = []
-    for d in diagnoses:
-        codes = " ".join(c for c in (d.reply_code, d.enhanced_code) if c)
-        icon = {"failed": "✗", "delayed": "!", "feedback": "!"}.get(d.action or "", "i")
-        head = f"{icon} {d.recipient or 'the recipient'}: {d.reason}" + (f" ({codes})" if codes else "")
-        where = ", ".join(
-            p
-            for p in (d.provider and f"receiver {d.provider}", d.remote_mta and f"said by {d.remote_mta}")
-            if p
-        )
-        lines = [head + (f" — {where}" if where else ""), f"  {d.summary}"]
-        if d.why:
-            lines.append(f"  Why: {d.why}")
-        if d.steps:
-            lines.append("  What to do:")
-            lines.extend(f"    {n}. {step}" for n, step in enumerate(d.steps, 1))
-        if d.kb_matches:
-            lines.append("  Knowledge base: " + "; ".join(f"{e.id} ({e.title})" for e in d.kb_matches[:5]))
-        targets: dict[str, list[str]] = {}
-        for c in d.next_checks:
-            targets.setdefault(c.target, []).append(c.check)
-        for target, checks in targets.items():
-            lines.append(f"  Next: deliverability check {target}   ({', '.join(checks)})")
-        blocks.append("\n".join(lines))
+def render_diagnoses(diagnoses: list, name: str = "", reports: Mapping[tuple, Report] | None = None) -> str:
+    """Bounce diagnoses (knowledge.diagnose.Diagnosis) as text, blank-line separated."""
+    blocks = [render_diagnosis(d, name, reports) for d in diagnoses]
     return "\n\n".join(blocks) if blocks else "No bounce found in the input."
+
+
+def render_diagnosis(d: Any, name: str = "", reports: Mapping[tuple, Report] | None = None) -> str:
+    """One diagnosis in the order a postmaster acts on it: what happened, why, what to do, then details.
+
+    `reports` are live check results keyed by (target, checks), as `diagnose --check` runs them.
+    """
+    codes = " ".join(c for c in (d.reply_code, d.enhanced_code) if c)
+    icon = {"failed": "✗", "delayed": "!", "feedback": "!"}.get(d.action or "", "i")
+    head = f"{icon} {d.recipient or 'the recipient'}: {d.reason}" + (f" ({codes})" if codes else "")
+    said = [
+        p for p in (d.provider and f"receiver {d.provider}", d.remote_mta and f"said by {d.remote_mta}") if p
+    ]
+    lines = [(f"{name}: " if name else "") + head + (f" — {', '.join(said)}" if said else "")]
+    lines += _wrap("What happened: ", d.summary)
+    if d.why:
+        lines += _wrap("Why: ", d.why)
+    if d.steps:
+        lines.append("  What to do:")
+        for n, step in enumerate(d.steps, 1):
+            lines += textwrap.wrap(step, WIDTH, initial_indent=f"    {n}. ", subsequent_indent="       ")
+    if d.next_checks:
+        lines += _wrap("Checks to run: ", ", ".join(f"{c.check} {c.target}" for c in d.next_checks))
+    targets: dict[str, list[str]] = {}
+    for c in d.next_checks:
+        targets.setdefault(c.target, []).append(c.check)
+    for target, checks in targets.items():
+        report = (reports or {}).get((target, tuple(checks)))
+        if report is not None:
+            lines += ["    " + line for line in render_report(report).splitlines()]
+    details = ["hard bounce" if d.hard_bounce else "", *(f"IP {ip}" for ip in d.ips)]
+    if any(details):
+        lines += _wrap("Details: ", ", ".join(x for x in details if x))
+    if d.kb_matches:
+        lines += _wrap("Knowledge base: ", "; ".join(f"{e.id} ({e.title})" for e in d.kb_matches[:5]))
+    return "\n".join(lines)
+
+
+def _wrap(label: str, text: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=f"  {label}", subsequent_indent=" " * (len(label) + 2))
 
 
 def render_analysis(analysis: Any, name: str = "") -> str:

@@ -7,10 +7,9 @@ import asyncio
 import json
 import logging
 import sys
-import textwrap
 from dataclasses import dataclass
 
-from bot.render_text import render_report
+from bot.render_text import render_diagnosis
 from bot.settings import Settings
 from checks.model import Report
 from checks.runner import run_checks
@@ -95,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps(d.to_json(item.name), ensure_ascii=False))
             else:
-                print(_render(item.name, d, reports if args.check else None))
+                print(render_diagnosis(d, item.name, reports if args.check else None))
                 print()
     return 0 if all(d.readable for item in inputs for d in item.diagnoses) else 1
 
@@ -152,38 +151,3 @@ async def _run_checks(inputs: list[_Input], settings: Settings) -> dict[tuple[st
 
     reports = await asyncio.gather(*(one(k) for k in keys))
     return {k: r for k, r in zip(keys, reports, strict=True) if r is not None}
-
-
-def _wrap(label: str, text: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=f"  {label}", subsequent_indent=" " * (len(label) + 2))
-
-
-def _render(name: str, d: Diagnosis, reports: dict[tuple[str, tuple[str, ...]], Report] | None) -> str:
-    head = f"{name}: {d.recipient}" if d.recipient else name
-    lines = [head]
-    lines += _wrap("What happened: ", d.summary)
-    if d.why:
-        lines += _wrap("Why: ", d.why)
-    if d.steps:
-        lines.append("  What to do:")
-        for n, step in enumerate(d.steps, 1):
-            lines += textwrap.wrap(step, WIDTH, initial_indent=f"    {n}. ", subsequent_indent="       ")
-    if d.next_checks:
-        planned = ", ".join(f"{c.check} {c.target}" for c in d.next_checks)
-        lines += _wrap("Checks to run: ", planned)
-    if reports is not None:
-        for key in _plan(d):
-            if key in reports:
-                lines += ["    " + line for line in render_report(reports[key]).splitlines()]
-    details = [f"reason {d.reason}" + (" (hard bounce)" if d.hard_bounce else "")]
-    details += [x for x in (d.reply_code, d.enhanced_code) if x]
-    if d.provider:
-        details.append(f"provider {d.provider}")
-    if d.remote_mta:
-        details.append(f"remote {d.remote_mta}")
-    if d.ips:
-        details.append("IPs " + " ".join(d.ips))
-    lines += _wrap("Details: ", ", ".join(details))
-    if d.kb_matches:
-        lines += _wrap("Knowledge base: ", ", ".join(e.id for e in d.kb_matches))
-    return "\n".join(lines)
