@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
+import os
 import sys
+from typing import NoReturn
 
 from bot.settings import Settings, SettingsError
 
@@ -25,8 +28,17 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    wants_json = "--json" in (sys.argv[1:] if argv is None else argv)
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            # The JSON contract holds for usage errors too: scripts read stdout, people read stderr.
+            if wants_json:
+                print(json.dumps({"error": message}))
+            super().error(message)
+
+    parser = Parser(
         prog="deliverability",
         description="Postmaster triage: live DNS checks, bounce diagnosis and incidents.",
     )
@@ -38,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     if not getattr(args, "func", None):
@@ -47,9 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": f"configuration error: {exc}"}))
         print(f"deliverability: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
         return args.func(args, settings)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,111 +103,112 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
-
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value if value is not None and value.strip() != "" else None
-
-        if (v := get("DNS_NAMESERVERS")) is not None:
-            values["dns_nameservers"] = tuple(parse_nameserver(p) for p in parse_list(v))
-        if (v := get("DNS_TIMEOUT")) is not None:
-            values["dns_timeout"] = parse_duration(v)
-        if (v := get("CHECK_DEADLINE")) is not None:
-            values["check_deadline"] = parse_duration(v)
-        if (v := env.get("BLOCKLISTS_IP")) is not None:
-            values["blocklists_ip"] = parse_list(v)
-        if (v := env.get("BLOCKLISTS_DOMAIN")) is not None:
-            values["blocklists_domain"] = parse_list(v)
-        if (v := get("SPAMHAUS_DQS_KEY")) is not None:
-            values["spamhaus_dqs_key"] = v.strip()
-        if (v := get("MAX_INPUT_BYTES")) is not None:
-            if not v.strip().isdigit():
-                raise SettingsError(f"MAX_INPUT_BYTES: not a number of bytes: {v!r}")
-            values["max_input_bytes"] = int(v)
-        if (v := get("DATABASE_PATH")) is not None:
-            values["database_path"] = v
-        for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
-            if (v := get(name)) is not None:
-                values[name.lower()] = v.strip()
-        if (v := get("PORT")) is not None:
-            if not v.strip().isdigit():
-                raise SettingsError(f"PORT: not a port number: {v!r}")
-            values["port"] = int(v)
-        if (v := env.get("TRIAGE_CHANNELS")) is not None:
-            values["triage_channels"] = parse_list(v)
-        if (v := get("RESPONSE_PRIVATE")) is not None:
-            values["response_private"] = parse_switch(v)
-        for name in ("DNS_TIMEOUT", "CHECK_DEADLINE"):
-            if name.lower() in values and values[name.lower()] <= 0:
-                raise SettingsError(f"{name} must be more than zero")
-        for name, key, parse in (
-            ("INCIDENT_WINDOW", "incident_window", parse_duration),
-            ("STORE_RAW", "store_raw", parse_switch),
-            ("DIGEST_SCHEDULER", "digest_scheduler", parse_switch),
-        ):
-            if (v := get(name)) is not None:
-                try:
-                    values[key] = parse(v)
-                except SettingsError as exc:
-                    raise SettingsError(f"{name}: {exc}") from None
-        if (v := get("RETENTION_DAYS")) is not None:
-            if not v.strip().isdigit():
-                raise SettingsError(f"RETENTION_DAYS: not a number of days: {v!r}")
-            values["retention_days"] = int(v)
-        if (v := get("DIGEST_CHANNEL")) is not None:
-            values["digest_channel"] = v.strip()
-        if (v := get("DIGEST_TIME")) is not None:
-            hours, _, minutes = v.strip().partition(":")
-            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-                raise SettingsError(f"DIGEST_TIME: not a time of day: {v!r} (use HH:MM, like 09:00)")
-            values["digest_time"] = f"{int(hours):02d}:{int(minutes):02d}"
-        if (v := get("DIGEST_TZ")) is not None:
+        for name, parse in _READERS.items():
+            raw = env.get(name)
+            if raw is None or (raw.strip() == "" and name not in _EMPTY_MEANS_NONE):
+                continue
             try:
-                ZoneInfo(v.strip())
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise SettingsError(
-                    f"DIGEST_TZ: not a time zone: {v!r} (use a name like Europe/Paris)"
-                ) from exc
-            values["digest_tz"] = v.strip()
-        if (v := get("WATCH_INTERVAL")) is not None:
-            try:
-                values["watch_interval"] = parse_duration(v)
+                values[name.lower()] = parse(raw)
             except SettingsError as exc:
-                raise SettingsError(f"WATCH_INTERVAL: {exc}") from None
-            if values["watch_interval"] < 60:
-                raise SettingsError("WATCH_INTERVAL must be at least a minute")
-        if (v := get("WATCH_SCHEDULER")) is not None:
-            try:
-                values["watch_scheduler"] = parse_switch(v)
-            except SettingsError as exc:
-                raise SettingsError(f"WATCH_SCHEDULER: {exc}") from None
-        for name in ("WATCH_CHANNEL", "WATCH_WORKSPACE"):
-            if (v := get(name)) is not None:
-                values[name.lower()] = v.strip()
-        if (v := get("BLOCKLIST_RATE")) is not None:
-            try:
-                values["blocklist_rate"] = float(v)
-            except ValueError:
-                raise SettingsError(f"BLOCKLIST_RATE: not a number of queries per second: {v!r}") from None
-            if not values["blocklist_rate"] >= 0:
-                raise SettingsError("BLOCKLIST_RATE must be zero (no limit) or more")
-        if (v := get("SUPPRESSIONS")) is not None:
-            try:
-                values["suppressions"] = parse_switch(v)
-            except SettingsError as exc:
-                raise SettingsError(f"SUPPRESSIONS: {exc}") from None
-        if (v := get("SOFT_BOUNCE_WINDOW")) is not None:
-            try:
-                values["soft_bounce_window"] = parse_duration(v)
-            except SettingsError as exc:
-                raise SettingsError(f"SOFT_BOUNCE_WINDOW: {exc}") from None
-        for name in ("SUPPRESSION_RETENTION_DAYS", "SOFT_BOUNCE_THRESHOLD"):
-            if (v := get(name)) is not None:
-                if not v.strip().isdigit() or int(v) < 1:
-                    raise SettingsError(f"{name}: not a whole number of at least 1: {v!r}")
-                values[name.lower()] = int(v)
-        if values.get("soft_bounce_window", 1) <= 0:
-            raise SettingsError("SOFT_BOUNCE_WINDOW must be more than zero")
-        if values.get("incident_window", 1) <= 0:
-            raise SettingsError("INCIDENT_WINDOW must be more than zero")
+                raise SettingsError(f"{name}: {exc}") from None
         return cls(**values)
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def read(raw: str) -> int:
+        if not raw.strip().isdigit() or int(raw) < minimum:
+            raise SettingsError(f"not a whole number of at least {minimum}: {raw!r}")
+        return int(raw)
+
+    return read
+
+
+def _port(raw: str) -> int:
+    if not raw.strip().isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"not a port number: {raw!r}")
+    return int(raw)
+
+
+def _rate(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"not a number of queries per second: {raw!r}") from None
+    if not value >= 0:
+        raise SettingsError("must be zero (no limit) or more")
+    return value
+
+
+def _time_of_day(raw: str) -> str:
+    hours, _, minutes = raw.strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise SettingsError(f"not a time of day: {raw!r} (use HH:MM, like 09:00)")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"not a time zone: {raw!r} (use a name like Europe/Paris)") from exc
+    return raw.strip()
+
+
+def _nameservers(raw: str) -> tuple[tuple[str, int], ...]:
+    return tuple(parse_nameserver(p) for p in parse_list(raw))
+
+
+def _positive_duration(raw: str) -> float:
+    value = parse_duration(raw)
+    if value <= 0:
+        raise SettingsError("must be more than zero")
+    return value
+
+
+def _duration_of_a_minute_or_more(raw: str) -> float:
+    value = parse_duration(raw)
+    if value < 60:
+        raise SettingsError("must be at least a minute")
+    return value
+
+
+# Environment variable → parser; the field is the variable's name in lower case.
+_READERS: dict[str, Callable[[str], object]] = {
+    "DNS_NAMESERVERS": _nameservers,
+    "DNS_TIMEOUT": _positive_duration,
+    "CHECK_DEADLINE": _positive_duration,
+    "BLOCKLISTS_IP": parse_list,
+    "BLOCKLISTS_DOMAIN": parse_list,
+    "SPAMHAUS_DQS_KEY": _text,
+    "MAX_INPUT_BYTES": _whole(1),
+    "DATABASE_PATH": str,
+    "SLACK_BOT_TOKEN": _text,
+    "SLACK_APP_TOKEN": _text,
+    "SLACK_SIGNING_SECRET": _text,
+    "SLACK_API_URL": _text,
+    "PORT": _port,
+    "TRIAGE_CHANNELS": parse_list,
+    "RESPONSE_PRIVATE": parse_switch,
+    "INCIDENT_WINDOW": _positive_duration,
+    "STORE_RAW": parse_switch,
+    "RETENTION_DAYS": _whole(0),
+    "DIGEST_CHANNEL": _text,
+    "DIGEST_TIME": _time_of_day,
+    "DIGEST_TZ": _time_zone,
+    "DIGEST_SCHEDULER": parse_switch,
+    "WATCH_INTERVAL": _duration_of_a_minute_or_more,
+    "WATCH_SCHEDULER": parse_switch,
+    "WATCH_CHANNEL": _text,
+    "WATCH_WORKSPACE": _text,
+    "BLOCKLIST_RATE": _rate,
+    "SUPPRESSIONS": parse_switch,
+    "SUPPRESSION_RETENTION_DAYS": _whole(1),
+    "SOFT_BOUNCE_WINDOW": _positive_duration,
+    "SOFT_BOUNCE_THRESHOLD": _whole(1),
+}
+# Lists where setting the variable to nothing means "none" rather than "the default".
+_EMPTY_MEANS_NONE = {"BLOCKLISTS_IP", "BLOCKLISTS_DOMAIN", "TRIAGE_CHANNELS"}

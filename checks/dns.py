@@ -187,6 +187,9 @@ class Resolver:
                 self._unusable = f"no address for the nameserver(s) in DNS_NAMESERVERS ({names})"
         self._resolver.cache = None
         self._resolver.use_edns(0, 0, 1232)
+        # Each server gets a share of the lookup's time, so a dead first server leaves time to ask
+        # the next one (and a lost UDP packet is retried) within DNS_TIMEOUT.
+        self._resolver.timeout = max(0.2, timeout / max(2, len(nameservers) + 1))
         self.timeout = timeout
         self._cache: dict[tuple[str, str], asyncio.Future[Result]] = {}
         self._serial = None if concurrent else asyncio.Semaphore(1)

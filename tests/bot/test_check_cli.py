@@ -1,5 +1,7 @@
 """`deliverability check` end to end: the CLI as a subprocess, DNS from the loopback server."""
 
+import json
+
 import pytest
 
 from tests.conftest import run_cli, run_cli_json
@@ -131,3 +133,12 @@ def test_log_refuses_an_unusable_database(dns_server, tmp_path):
     proc = run_cli("check", "shop.example", "--log", server=dns_server, DATABASE_PATH=str(bad), **LISTS)
     assert proc.returncode == 2 and "not logged" in proc.stderr and "Traceback" not in proc.stderr
     assert bad.read_bytes() == b"this is not a database" * 100
+
+
+def test_usage_errors_keep_the_json_contract():
+    proc = run_cli("check", "-bad-.com", "--json")
+    assert proc.returncode == 2
+    assert "error" in json.loads(proc.stdout)
+    proc = run_cli("check", "example.com", "--json", DNS_TIMEOUT="soon")
+    assert proc.returncode == 2
+    assert "DNS_TIMEOUT" in json.loads(proc.stdout)["error"]

@@ -74,3 +74,37 @@ def test_defaults():
 def test_bad_env(env):
     with pytest.raises(SettingsError):
         Settings.from_env(env)
+
+
+def test_every_setting_has_a_variable_and_is_documented():
+    from dataclasses import fields
+    from pathlib import Path
+
+    from bot.settings import _READERS
+
+    assert {f.name for f in fields(Settings)} == {name.lower() for name in _READERS}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    undocumented = [name for name in _READERS if f"`{name}`" not in readme]
+    assert not undocumented, f"README does not describe {undocumented}"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"WATCH_INTERVAL": "30s"}, "WATCH_INTERVAL"),
+        ({"DIGEST_TIME": "25:00"}, "DIGEST_TIME"),
+        ({"DIGEST_TZ": "Mars/Base"}, "DIGEST_TZ"),
+        ({"BLOCKLIST_RATE": "-1"}, "BLOCKLIST_RATE"),
+        ({"SOFT_BOUNCE_THRESHOLD": "0"}, "SOFT_BOUNCE_THRESHOLD"),
+        ({"RESPONSE_PRIVATE": "perhaps"}, "RESPONSE_PRIVATE"),
+    ],
+)
+def test_errors_name_the_variable(env, names):
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env(env)
+    assert str(err.value).startswith(names)
+
+
+def test_empty_lists_mean_none_but_empty_values_mean_default():
+    s = Settings.from_env({"TRIAGE_CHANNELS": "", "DNS_TIMEOUT": " ", "PORT": ""})
+    assert s.triage_channels == () and s.dns_timeout == 3.0 and s.port == 3000

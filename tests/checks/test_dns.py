@@ -121,3 +121,17 @@ async def test_a_nameserver_given_by_name_is_asked(dns_server):
     r = Resolver([("localhost", dns_server.port)], timeout=1)
     result = await r.query("example.com", "A")
     assert result.ok and result.records == ("81.2.69.160",)
+
+
+async def test_a_dead_first_server_leaves_time_for_the_next(dns_server):
+    import socket
+
+    dns_server.add("example.com", "A", "81.2.69.160")
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never answers
+    silent.bind(("127.0.0.1", 0))
+    try:
+        r = Resolver([silent.getsockname(), dns_server.address], timeout=2.0)
+        result = await r.query("example.com", "A")
+    finally:
+        silent.close()
+    assert result.ok and result.records == ("81.2.69.160",)
