@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from checks import tagvalue
 from checks.dns import Result
 from checks.http import FetchError, HttpPolicy, fetch
 from checks.model import Finding, Status
@@ -18,9 +19,6 @@ MAX_AGE_LIMIT = 31_557_600  # RFC 8461 §3.2: about one year
 MAX_AGE_SHORT = 86_400  # below a day, a cached policy protects little against a downgrade at refresh time
 MODES = ("enforce", "testing", "none")
 
-_WSP = " \t"
-_EXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_EXT_VALUE = re.compile(r"^[\x21-\x3a\x3c\x3e-\x7e]+$")
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -37,39 +35,22 @@ class StsRecord:
 
 def is_candidate(text: str) -> bool:
     # Senders keep only records that start with v=STSv1; a near miss (v=stsv1) is worth pointing out.
-    return text.lstrip(_WSP).lower().startswith("v=sts")
+    return text.lstrip(tagvalue.WSP).lower().startswith("v=sts")
 
 
 def parse_record(text: str) -> StsRecord:
     """RFC 8461 §3.1: `v=STSv1; id=<1-32 letters or digits>` plus optional extensions, `;`-separated."""
     record = StsRecord(text)
-    parts = [p.strip(_WSP) for p in text.split(";")]
-    if parts and parts[-1] == "" and len(parts) > 1:
-        parts.pop()  # one trailing delimiter is allowed
-    if parts[0] != "v=STSv1":
-        record.problems.append(f"the record must start with exactly v=STSv1, not {parts[0]!r}")
-    for part in parts[1:]:
-        if not part:
-            record.problems.append("empty field (two ; in a row)")
-            continue
-        name, eq, value = part.partition("=")
-        if not eq:
-            record.problems.append(f"field {part!r} has no '='")
-        elif name != name.rstrip(_WSP) or value != value.lstrip(_WSP):
-            record.problems.append(f"spaces around '=' in {part!r}")
-        elif name == "id":
+    for name, value, part in tagvalue.strict_fields(text, "STSv1", record.problems):
+        if name == "id":
             if record.id is not None:
                 record.problems.append("id appears more than once")
             elif not _ID.match(value):
                 record.problems.append(f"id must be 1 to 32 letters or digits, not {value!r}")
             else:
                 record.id = value
-        elif name == "v":
-            record.problems.append("v appears more than once")
-        elif not _EXT_NAME.match(name) or not _EXT_VALUE.match(value):
-            record.problems.append(f"malformed field {part!r}")
         else:
-            record.extensions[name] = value
+            tagvalue.add_extension(record.extensions, record.problems, name, value, part)
     if record.id is None and not any(p.startswith("id") for p in record.problems):
         record.problems.append("no id= field")
     return record
@@ -103,12 +84,12 @@ def parse_policy(text: str) -> Policy:
     policy = Policy()
     seen: set[str] = set()
     for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.removesuffix("\r").rstrip(_WSP)
+        line = raw.removesuffix("\r").rstrip(tagvalue.WSP)
         if not line:
             continue
         key, colon, value = line.partition(":")
-        value = value.lstrip(_WSP)
-        if not colon or not key or key != key.strip(_WSP):
+        value = value.lstrip(tagvalue.WSP)
+        if not colon or not key or key != key.strip(tagvalue.WSP):
             policy.errors.append(f"line {number} is not 'key: value': {line[:80]!r}")
             continue
         if key.lower() in ("version", "mode", "max_age", "mx") and key != key.lower():
@@ -142,7 +123,7 @@ def parse_policy(text: str) -> Policy:
                 policy.errors.append(f"mx pattern {value!r} is not a host name or *.host name")
             else:
                 policy.mx.append(pattern.lower())
-        elif _EXT_NAME.match(key):
+        elif tagvalue.is_extension_name(key):
             policy.extensions[key] = value
         else:
             policy.errors.append(f"line {number}: malformed field name {key!r}")

@@ -6,15 +6,13 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from checks import tagvalue
 from checks.model import Finding, Status
 from checks.runner import Context
 from checks.target import TargetError, domain_name
 
 CHECK = "tls-rpt"
 
-_WSP = " \t"
-_EXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_EXT_VALUE = re.compile(r"^[\x21-\x3a\x3c\x3e-\x7e]+$")
 _URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
 
 
@@ -30,7 +28,7 @@ class TlsRptRecord:
 
 def is_candidate(text: str) -> bool:
     # Senders keep only records that start with v=TLSRPTv1; a near miss (v=tlsrptv1) is worth pointing out.
-    return text.lstrip(_WSP).lower().startswith("v=tlsrpt")
+    return text.lstrip(tagvalue.WSP).lower().startswith("v=tlsrpt")
 
 
 def uri_problem(uri: str) -> str | None:
@@ -67,40 +65,23 @@ def uri_problem(uri: str) -> str | None:
 def parse_record(text: str) -> TlsRptRecord:
     """RFC 8460 §3: `v=TLSRPTv1; rua=<uri>[,<uri>...]` plus optional extensions, `;`-separated."""
     record = TlsRptRecord(text)
-    parts = [p.strip(_WSP) for p in text.split(";")]
-    if parts and parts[-1] == "" and len(parts) > 1:
-        parts.pop()  # one trailing delimiter is allowed
-    if parts[0] != "v=TLSRPTv1":
-        record.problems.append(f"the record must start with exactly v=TLSRPTv1, not {parts[0]!r}")
     seen_rua = False
-    for part in parts[1:]:
-        if not part:
-            record.problems.append("empty field (two ; in a row)")
-            continue
-        name, eq, value = part.partition("=")
-        if not eq:
-            record.problems.append(f"field {part!r} has no '='")
-        elif name != name.rstrip(_WSP) or value != value.lstrip(_WSP):
-            record.problems.append(f"spaces around '=' in {part!r}")
-        elif name == "rua":
+    for name, value, part in tagvalue.strict_fields(text, "TLSRPTv1", record.problems):
+        if name == "rua":
             if seen_rua:
                 record.problems.append(
                     "rua appears more than once (list every URI in one rua, comma-separated)"
                 )
                 continue
             seen_rua = True
-            for uri in (u.strip(_WSP) for u in value.split(",")):
+            for uri in (u.strip(tagvalue.WSP) for u in value.split(",")):
                 problem = uri_problem(uri)
                 if problem:
                     record.problems.append(problem)
                 else:
                     record.rua.append(uri)
-        elif name == "v":
-            record.problems.append("v appears more than once")
-        elif not _EXT_NAME.match(name) or not _EXT_VALUE.match(value):
-            record.problems.append(f"malformed field {part!r}")
         else:
-            record.extensions[name] = value
+            tagvalue.add_extension(record.extensions, record.problems, name, value, part)
     if not seen_rua:
         record.problems.append("no rua= field: the record does not say where reports go")
     return record
