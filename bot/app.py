@@ -180,17 +180,16 @@ def web_app(app: AsyncApp, services: Services) -> web.Application:
 def start_digest(app: AsyncApp, services: Services, settings: Settings) -> asyncio.Task | None:
     """The daily digest, posted from this process when DIGEST_CHANNEL is set and DIGEST_SCHEDULER is
     on; a claim in the database keeps two processes sharing DATABASE_PATH from both posting it."""
-    channel = getattr(settings, "digest_channel", "")
-    if not channel or not getattr(settings, "digest_scheduler", False) or services.store is None:
+    if not settings.digest_channel or not settings.digest_scheduler or services.store is None:
         return None
     from incidents.digest import digest_loop
 
     loop = digest_loop(
         services.store,
         app.client,
-        channel,
-        at=getattr(settings, "digest_time", "09:00"),
-        tz=getattr(settings, "digest_tz", "UTC"),
+        settings.digest_channel,
+        at=settings.digest_time,
+        tz=settings.digest_tz,
     )
     return asyncio.create_task(loop, name="digest")
 
