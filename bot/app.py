@@ -182,6 +182,7 @@ def start_digest(app: AsyncApp, services: Services, settings: Settings) -> async
     on; a claim in the database keeps two processes sharing DATABASE_PATH from both posting it."""
     if not settings.digest_channel or not settings.digest_scheduler or services.store is None:
         return None
+    from bot.render_blocks import digest_blocks
     from incidents.digest import digest_loop
 
     loop = digest_loop(
@@ -190,6 +191,7 @@ def start_digest(app: AsyncApp, services: Services, settings: Settings) -> async
         settings.digest_channel,
         at=settings.digest_time,
         tz=settings.digest_tz,
+        render_blocks=digest_blocks,
     )
     return asyncio.create_task(loop, name="digest")
 

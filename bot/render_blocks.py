@@ -13,7 +13,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -34,7 +36,7 @@ from bot import render_text
 from bot.ids import COMMAND, NOTE_ACTION, ActionId, BlockId, CallbackId
 from bot.message_answers import AnalysisAnswer, ComparisonAnswer
 from bot.practice_answers import PracticeAnswer
-from bot.slack_text import code_block, escape, inline_code
+from bot.slack_text import channel_mention, code_block, escape, inline_code, user_mention
 from bot.slash import (
     SUBCOMMANDS,
     Answer,
@@ -48,6 +50,8 @@ from bot.slash import (
 from bot.triage import is_bounce
 from bot.watch_answers import WatchAnswer
 from checks.model import Finding, Report, Status, worst_first
+from incidents.digest import Count, Digest, format_duration
+from incidents.model import Incident
 from knowledge.base import KnowledgeBase
 
 MAX_BLOCKS = 50
@@ -61,6 +65,9 @@ MAX_MESSAGE_TEXT = 10_000  # all block text together; Slack refuses somewhere ar
 MAX_FALLBACK = 3000  # the notification `text` beside the blocks
 MAX_DIAGNOSES_SHOWN = 5
 MAX_INCIDENTS_SHOWN = 15
+MAX_FIELDS = 10  # fields in one section
+MAX_DIGEST_LINES = 8  # incidents, trend rows or watch changes listed in a digest section
+MAX_DIGEST_LINE = 240
 
 EMOJI = {
     Status.FAIL: ":x:",
@@ -146,10 +153,13 @@ def text_size(block: Block | dict) -> int:
     return total
 
 
-def fit(body: list[Block], tail: list[Block], *, max_blocks: int = MAX_BLOCKS) -> tuple[list[Block], bool]:
+def fit(
+    body: list[Block], tail: list[Block], *, max_blocks: int = MAX_BLOCKS, note: Block | None = None
+) -> tuple[list[Block], bool]:
     """Body blocks dropped from the end until body + tail fit the block and text budgets.
 
-    Returns the blocks (with a note where the cut happened) and whether anything was dropped.
+    Returns the blocks (with `note`, by default "the full answer is attached", where the cut
+    happened) and whether anything was dropped.
     """
     note_room = 1
     budget = MAX_MESSAGE_TEXT - sum(text_size(b) for b in tail) - 200
@@ -158,7 +168,7 @@ def fit(body: list[Block], tail: list[Block], *, max_blocks: int = MAX_BLOCKS) -
     for block in body:
         size = text_size(block)
         if len(kept) + len(tail) + note_room >= max_blocks or used + size > budget:
-            return [*kept, _shortened_note(), *tail], True
+            return [*kept, note or _shortened_note(), *tail], True
         kept.append(block)
         used += size
     return [*kept, *tail], False
@@ -537,6 +547,182 @@ def incidents_message(incidents: Sequence[Any]) -> Message:
             context(f"…and {n - MAX_INCIDENTS_SHOWN} more: `deliverability incidents` lists them all.")
         )
     return Message(text=f"{n} open incident{'s' if n != 1 else ''}", blocks=blocks)
+
+
+# --- the daily digest -----------------------------------------------------------------------------
+
+DIGEST_SHORTENED = (
+    ":scissors: Shortened to fit in Slack: `deliverability incidents --status all` lists every incident."
+)
+
+
+def digest_blocks(digest: Digest) -> list[Block]:
+    """The daily digest (incidents.digest.Digest) as Block Kit, for `post_digest(render_blocks=...)`.
+
+    Each list shows its first MAX_DIGEST_LINES entries and counts the rest ("…and N more"); counts by
+    receiver and reason are section fields (ten at most); the trends are one code block. What still
+    does not fit Slack's budgets is dropped from the end, with a note saying so.
+    """
+    zone = ZoneInfo(digest.tz)
+    since = digest.since.astimezone(zone).strftime("%a %d %b %H:%M")
+    body: list[Block] = [header(f"Deliverability digest for {digest.day}")]
+    if digest.quiet:
+        body.append(context(f"since {since} ({escape(digest.tz)})"))
+        body.append(mrkdwn(":white_check_mark: No incidents: nothing new, nothing open."))
+        return fit([*body, *_practices_blocks(digest)], [], note=context(DIGEST_SHORTENED))[0]
+    body.append(
+        context(
+            f"{len(digest.new)} new · {len(digest.recurring)} recurring · {len(digest.open)} open · "
+            f"{len(digest.resolved)} resolved · {digest.occurrences} occurrences since {since} "
+            f"({escape(digest.tz)})"
+        )
+    )
+
+    def when(moment: datetime, form: str) -> str:
+        return moment.astimezone(zone).strftime(form)
+
+    def new(i: Incident) -> str:
+        again = f", again after #{digest.repeats[i.id]}" if i.id in digest.repeats else ""
+        return f"×{i.occurrences}{again}"
+
+    lists: list[tuple[str, list[Incident], Callable[[Incident], str]]] = [
+        (":new: *New*", digest.new, new),
+        (
+            ":repeat: *Recurring*",
+            digest.recurring,
+            lambda i: (
+                f"+{digest.period_occurrences.get(i.id, 0)} "
+                f"(×{i.occurrences} since {when(i.first_seen, '%d %b')})"
+            ),
+        ),
+        (
+            ":red_circle: *Open*",
+            digest.open,
+            lambda i: f"×{i.occurrences}, last seen {when(i.last_seen, '%d %b %H:%M')}",
+        ),
+        (
+            ":white_check_mark: *Resolved*",
+            digest.resolved,
+            lambda i: f"in {format_duration(i.resolved_at - i.first_seen)}" if i.resolved_at else "",
+        ),
+    ]
+    for title, items, extra in lists:
+        if items:
+            body.append(_listed(f"{title} ({len(items)})", [_incident_line(i, extra(i)) for i in items]))
+    if digest.mttr is not None:
+        body.append(
+            mrkdwn(
+                f":stopwatch: Mean time to resolve: *{format_duration(digest.mttr)}* "
+                f"({len(digest.resolved)} resolved)"
+            )
+        )
+    for title, counts in (("By receiver", digest.by_receiver), ("By reason", digest.by_reason)):
+        if counts:
+            body.append(_count_fields(f"*{title}*", counts))
+    if digest.top_subjects:
+        subjects = " · ".join(f"{inline_code(c.name)} ({c.occurrences})" for c in digest.top_subjects)
+        body.append(mrkdwn(f"*Top subjects:* {subjects}"))
+    if digest.trends:
+        body.append(_trend_block(digest))
+    if digest.watch_changes:
+        lines = [_watch_change_line(c) for c in digest.watch_changes]
+        body.append(_listed(f":eyes: *Changes in watched targets* ({len(lines)})", lines))
+    body += _practices_blocks(digest)
+    return fit(body, [], note=context(DIGEST_SHORTENED))[0]
+
+
+def _listed(title: str, lines: Sequence[str], *, shown: int = MAX_DIGEST_LINES) -> SectionBlock:
+    """A titled list in one section: at most `shown` lines, fewer if the section would pass its
+    3,000 characters, and the rest counted in a last "…and N more" line."""
+    room = MAX_SECTION - len(title) - 40  # the "…and N more" line
+    kept: list[str] = []
+    for line in lines[:shown]:
+        line = clip(line, MAX_DIGEST_LINE)
+        if len(line) + 1 > room:
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    if len(kept) < len(lines):
+        kept.append(f"…and {len(lines) - len(kept)} more")
+    return mrkdwn("\n".join([title, *kept]))
+
+
+def _incident_line(incident: Incident, extra: str) -> str:
+    """`• #4 authfailure at google for shop.example · investigating, U7 · ×3`, the id linking to
+    where the incident was raised when that is known."""
+    ref = f"#{incident.id}"
+    if incident.permalink and incident.permalink.startswith(("https://", "http://")):
+        ref = f"<{escape(incident.permalink).replace('|', '%7C')}|{ref}>"
+    elif incident.channel:
+        ref += channel_mention(incident.channel, prefix=" in ")
+    who = f", {user_mention(incident.assignee)}" if incident.assignee else ""
+    return (
+        f"• {ref} *{escape(incident.reason)}* at {escape(incident.receiver)} for "
+        f"{inline_code(incident.subject)} · {escape(incident.status)}{who}" + (f" · {extra}" if extra else "")
+    )
+
+
+def _count_fields(title: str, counts: Sequence[Count]) -> SectionBlock:
+    """Counts as section fields: ten at most, the last one counting the rest when there are more."""
+    shown = counts if len(counts) <= MAX_FIELDS else counts[: MAX_FIELDS - 1]
+    fields = [
+        MarkdownTextObject(
+            text=f"*{escape(clip(c.name, 100))}*\n{c.incidents} incident{'s' if c.incidents != 1 else ''}, "
+            f"{c.occurrences} occurrence{'s' if c.occurrences != 1 else ''}"
+        )
+        for c in shown
+    ]
+    if len(shown) < len(counts):
+        rest = counts[len(shown) :]
+        fields.append(
+            MarkdownTextObject(
+                text=f"…and {len(rest)} more\n{sum(c.occurrences for c in rest)} occurrences between them"
+            )
+        )
+    return SectionBlock(text=MarkdownTextObject(text=title), fields=fields)
+
+
+def _trend_block(digest: Digest) -> SectionBlock:
+    """Occurrences per day and reason over the last seven days, as sparklines in one code block."""
+    first, last = digest.trend_days[0][5:], digest.trend_days[-1][5:]
+    rows = digest.trends[:MAX_DIGEST_LINES]
+    width = max(len(clip(t.reason, 30)) for t in rows)
+    table = "\n".join(
+        f"{clip(t.reason, 30).ljust(width)}  {t.spark}  {' '.join(str(n) for n in t.counts)}" for t in rows
+    )
+    more = len(digest.trends) - len(rows)
+    tail = f"\n…and {more} more reason{'s' if more != 1 else ''}" if more else ""
+    return mrkdwn(f"*Last 7 days* ({first} → {last}), occurrences per day\n{code_block(table)}{tail}")
+
+
+def _watch_change_line(change: dict[str, Any]) -> str:
+    icon = ":x:" if change["event"] == "change" else ":white_check_mark:"
+    at = change["at"][5:16].replace("T", " ")
+    incident = f" (#{change['incident_id']})" if change.get("incident_id") else ""
+    what = f"{change['check']} {change['about'] or ''}".strip()
+    return (
+        f"{icon} {at} {inline_code(change['target'])} {escape(what)}: "
+        f"{escape(str(change['before']))} → {escape(str(change['after']))}{incident}"
+    )
+
+
+def _practices_blocks(digest: Digest) -> list[Block]:
+    """The sections practices adds (IPs in warm-up, list hygiene, warnings), from its own text lines:
+    one section per paragraph, its first line as the title."""
+    if digest.practices is None:
+        return []
+    from practices.digest import render_lines  # the core's wording, so the text and Slack agree
+
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    for line in [*render_lines(digest.practices), ""]:
+        if line.strip():
+            paragraph.append(line.strip())
+        elif paragraph:
+            title, *rest = paragraph
+            blocks.append(_listed(f"*{escape(title.rstrip(':'))}*", [escape(r) for r in rest]))
+            paragraph = []
+    return blocks
 
 
 # --- views ----------------------------------------------------------------------------------------

@@ -61,3 +61,19 @@ def inline_code(text: str) -> str:
 def mentions(text: str, user_id: str) -> bool:
     """Whether Slack-encoded text mentions that user (`<@U1>` or `<@U1|name>`)."""
     return bool(user_id) and re.search(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>", text or "") is not None
+
+
+# Public and private channel ids (C…, G…), and user ids (U…, W…), as Slack writes them.
+CHANNEL_ID = re.compile(r"\b([CG][A-Z0-9]{6,})\b")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{6,}")
+
+
+def channel_mention(channel: str, *, prefix: str = "") -> str:
+    """`<#C0123ABCD>` (Slack shows the channel's name) after `prefix`; "" for anything not a channel id
+    (a DM's D… id, a name), which Slack would show as a broken link."""
+    return f"{prefix}<#{channel}>" if CHANNEL_ID.fullmatch(channel) else ""
+
+
+def user_mention(user: str) -> str:
+    """`<@U0123ABCD>` for a Slack user id, anything else escaped as it is."""
+    return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)

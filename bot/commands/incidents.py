@@ -256,11 +256,23 @@ def _post(store: Store, settings: Settings, *, now: datetime, since: datetime | 
     from slack_sdk.errors import SlackClientError
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.render_blocks import digest_blocks
+
     kwargs = {"base_url": settings.slack_api_url.rstrip("/") + "/"} if settings.slack_api_url else {}
     client = AsyncWebClient(token=settings.slack_bot_token, **kwargs)
     channel = settings.digest_channel
     try:
-        ts = asyncio.run(post_digest(store, client, channel, now=now, tz=settings.digest_tz, since=since))
+        ts = asyncio.run(
+            post_digest(
+                store,
+                client,
+                channel,
+                now=now,
+                tz=settings.digest_tz,
+                since=since,
+                render_blocks=digest_blocks,
+            )
+        )
     except (SlackClientError, ClientError, OSError) as exc:
         return _fail("digest", Exception(f"posting to {channel} failed: {exc}"), code=1)
     day = now.astimezone(ZoneInfo(settings.digest_tz)).date().isoformat()

@@ -1,4 +1,5 @@
-"""`deliverability serve` and `deliverability start` as processes: the real entry points over HTTP."""
+"""`deliverability serve` and `deliverability start` as processes: the real entry points over HTTP, and
+the daily digest they post."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
+from incidents.model import Observation
+from incidents.store import Store
 from tests.conftest import ROOT, cli_env
 from tests.handlers.conftest import SECRET
-from tests.slack_standin import SlackSender
+from tests.slack_standin import SlackSender, block_errors
 
 
 def free_port() -> int:
@@ -70,6 +74,45 @@ async def test_the_process_serves_signed_commands_and_stops_cleanly(how, standin
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 20)
     assert code == 0
+
+
+async def test_the_serving_process_posts_the_daily_digest_in_blocks(standin, tmp_path):
+    db = tmp_path / "bot.db"
+    with Store.open(db) as store:
+        store.record(Observation(subject="81.2.69.160", receiver="microsoft", reason="blocked"))
+    port = free_port()
+    env = cli_env(
+        SLACK_BOT_TOKEN=standin.token,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=standin.api_url,
+        DATABASE_PATH=str(db),
+        DIGEST_CHANNEL="C0DIGEST",
+        DIGEST_TIME="00:00",  # already past today, whenever the test runs: due at the first poll
+        WATCH_SCHEDULER="off",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+        env=env, cwd=ROOT, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        (post,) = await standin.wait_for("chat.postMessage", within=30)
+        # The post is recorded once Slack has answered: wait for that before stopping the process.
+        with Store.open(db) as store:
+            for _ in range(200):
+                if store.digest_posted("C0DIGEST", datetime.now(UTC).date().isoformat()):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the digest was posted but never recorded as posted")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0
+    assert post.args["channel"] == "C0DIGEST"
+    assert block_errors(post.blocks) == []
+    assert post.blocks[0]["type"] == "header"
+    assert "1 new · 0 recurring · 1 open · 0 resolved · 1 occurrences" in post.all_text()
+    assert "*blocked* at microsoft for `81.2.69.160`" in post.all_text()
 
 
 def test_serve_without_a_signing_secret_refuses_to_start(tmp_path):
