@@ -7,15 +7,13 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from checks.dmarc import Policy, find_policy
-from checks.dns import Result
+from checks import tagvalue
+from checks.dmarc import Policy, find_policy, find_records
 from checks.model import Finding, Status
-from checks.psl import organizational_domain
 from checks.runner import Context
 
 CHECK = "bimi"
 _VERSION = re.compile(r"^\s*v\s*=\s*BIMI1\s*(;|$)")
-_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def is_bimi(text: str) -> bool:
@@ -39,18 +37,15 @@ class Record:
 def parse_record(text: str) -> Record:
     """Judge a BIMI assertion record: v=BIMI1 first, `l=` an https SVG URL, `a=` an https certificate URL."""
     record = Record(text)
+
+    def fail(problem: str) -> None:
+        record.issues.append(Issue(Status.FAIL, problem))
+
     if not _VERSION.match(text):
-        record.issues.append(Issue(Status.FAIL, "the record must start with v=BIMI1"))
-    parts = text.split(";")
-    if parts and not parts[-1].strip():
-        parts.pop()
-    for part in parts:
-        name, sep, value = part.partition("=")
-        name = name.strip().lower()
-        if not sep or not _TAG.match(name):
-            record.issues.append(Issue(Status.FAIL, f"not a tag=value pair: {part.strip()!r}"))
-        elif name in record.tags:
-            record.issues.append(Issue(Status.FAIL, f"tag {name}= appears twice"))
+        fail("the record must start with v=BIMI1")
+    for name, value, _ in tagvalue.tag_list(text, fail):
+        if name in record.tags:
+            fail(f"tag {name}= appears twice")
         else:
             record.tags[name] = value.strip()
     logo, cert = record.tags.get("l"), record.tags.get("a")
@@ -80,27 +75,13 @@ def _https(url: str) -> bool:
     return parts.scheme.lower() == "https" and bool(parts.netloc)
 
 
-async def _find(ctx: Context, domain: str) -> tuple[list[Result], str | None, list[str]]:
-    """BIMI's own fallback: no record at the domain → the organisational domain's `default._bimi`."""
-    lookups: list[Result] = []
-    for name in dict.fromkeys((domain, organizational_domain(domain))):
-        result = await ctx.dns.query(f"default._bimi.{name}", "TXT")
-        lookups.append(result)
-        if result.failed:
-            return lookups, None, []
-        records = [r for r in result.records if is_bimi(r)]
-        if records:
-            return lookups, name, records
-    return lookups, None, []
-
-
 async def check(ctx: Context) -> list[Finding]:
     domain = ctx.domain
     if domain is None:
         return []
     # The DMARC lookups are the dmarc check's own, cached for the run: asking now costs no extra query.
     (lookups, source, records), policy = await asyncio.gather(
-        _find(ctx, domain), find_policy(ctx.dns, domain)
+        find_records(ctx.dns, "default._bimi", domain, is_bimi), find_policy(ctx.dns, domain)
     )
     evidence: dict = {"lookups": [r.evidence() for r in lookups]}
     about = f"default._bimi.{source or domain}"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import unquote
 
+from checks import tagvalue
 from checks.dns import Resolver, Result
 from checks.model import Finding, Status
 from checks.psl import organizational_domain, same_org
@@ -20,7 +22,6 @@ _VERSION = re.compile(r"^\s*[vV]\s*=\s*DMARC1\s*(;|$)")
 _VERSION_VALUE = re.compile(r"^\s*v\s*=\s*([^;\s]*)", re.I)
 _RUN_ON = re.compile(r"\s[A-Za-z][A-Za-z0-9_]*\s*=")  # "v=DMARC1 p=reject": a tag with no ';' before it
 _URI = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*):(?P<rest>[^!]+)(?:!(?P<size>\d+[kmgt]?))?$", re.I)
-_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KNOWN = {"v", "p", "sp", "pct", "adkim", "aspf", "fo", "rf", "ri", "rua", "ruf"}
 
 
@@ -57,19 +58,11 @@ class Record:
 
 def parse_record(text: str) -> Record:
     record = Record(text)
-    parts = text.split(";")
-    if parts and not parts[-1].strip():
-        parts.pop()
     run_on = False
-    for part in parts:
-        name, sep, value = part.partition("=")
-        name = name.strip().lower()
-        if not sep or not _TAG.match(name):
-            record.errors.append(f"not a tag=value pair: {part.strip()!r}")
-            continue
+    for name, value, pair in tagvalue.tag_list(text, record.errors.append):
         if _RUN_ON.search(value):
             run_on = True
-            record.errors.append(f"tags must be separated by ';' (found {part.strip()!r})")
+            record.errors.append(f"tags must be separated by ';' (found {pair!r})")
         if name in record.tags:
             record.errors.append(f"tag {name}= appears twice")
             continue
@@ -165,21 +158,29 @@ class Policy:
         return data
 
 
+async def find_records(
+    dns: Resolver, prefix: str, domain: str, wanted: Callable[[str], bool]
+) -> tuple[list[Result], str | None, list[str]]:
+    """The TXT records `wanted` at `<prefix>.<domain>`, else at the organisational domain's (§6.6.3;
+    BIMI falls back the same way). Returns the lookups made, the domain whose records were found (None
+    if none were) and those records; a failed lookup ends the search, as the last lookup."""
+    lookups: list[Result] = []
+    for name in dict.fromkeys((domain, organizational_domain(domain))):
+        result = await dns.query(f"{prefix}.{name}", "TXT")
+        lookups.append(result)
+        if result.failed:
+            break
+        records = [r for r in result.records if wanted(r)]
+        if records:
+            return lookups, name, records
+    return lookups, None, []
+
+
 async def find_policy(dns: Resolver, domain: str) -> Policy:
     """Look up `_dmarc.<domain>`, falling back to the organisational domain when there is none there."""
-    policy = Policy(domain)
-    for name in dict.fromkeys((domain, organizational_domain(domain))):
-        result = await dns.query(f"_dmarc.{name}", "TXT")
-        policy.lookups.append(result)
-        if result.failed:
-            policy.failed = result
-            return policy
-        records = [r for r in result.records if is_dmarc(r)]
-        if records:
-            policy.source = name
-            policy.records = records
-            return policy
-    return policy
+    lookups, source, records = await find_records(dns, "_dmarc", domain, is_dmarc)
+    failed = lookups[-1] if lookups[-1].failed else None
+    return Policy(domain, source=source, records=records, lookups=lookups, failed=failed)
 
 
 async def check(ctx: Context) -> list[Finding]:

@@ -1,13 +1,15 @@
-"""The `name=value; ...` TXT records several checks parse: MTA-STS and TLS-RPT's strict fields."""
+"""The `name=value; ...` TXT records several checks parse: MTA-STS and TLS-RPT's strict fields, and the
+more lenient tag-lists of DMARC and BIMI."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 WSP = " \t"
 _EXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 _EXT_VALUE = re.compile(r"^[\x21-\x3a\x3c\x3e-\x7e]+$")
+_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def strict_fields(text: str, version: str, problems: list[str]) -> Iterator[tuple[str, str, str]]:
@@ -47,3 +49,21 @@ def add_extension(extensions: dict[str, str], problems: list[str], name: str, va
 
 def is_extension_name(name: str) -> bool:
     return bool(_EXT_NAME.match(name))
+
+
+def tag_list(text: str, problem: Callable[[str], None]) -> Iterator[tuple[str, str, str]]:
+    """DMARC's tag-list (RFC 7489 §6.4), which BIMI borrows: `tag=value` pairs, `;`-separated.
+
+    Yields `(tag, value, pair)`: the tag lower-cased, the value as written (unstripped), the pair
+    stripped; a part that is not a tag=value pair is passed to `problem` instead, in the record's order.
+    """
+    parts = text.split(";")
+    if parts and not parts[-1].strip():
+        parts.pop()
+    for part in parts:
+        name, sep, value = part.partition("=")
+        name = name.strip().lower()
+        if not sep or not _TAG.match(name):
+            problem(f"not a tag=value pair: {part.strip()!r}")
+        else:
+            yield name, value, part.strip()
