@@ -56,13 +56,7 @@ def acked(work: Work) -> Callable[..., Coroutine[Any, Any, None]]:
 
     async def listener(ack, action, body, context, client, respond, services) -> None:
         await ack()
-        later(
-            work(action, body, client, respond, services),
-            body=body,
-            context=context,
-            client=client,
-            services=services,
-        )
+        later(work(action, body, client, respond, services), body=body, context=context)
 
     listener.__name__ = f"on_{work.__name__}"
     return listener
@@ -176,13 +170,7 @@ async def on_note_submitted(ack, view, body, context, client, services) -> None:
         await ack(response_action="errors", errors={BlockId.NOTE_INPUT: "Write the note first."})
         return
     await ack()
-    later(
-        save_note(view, body, value, client, services),
-        body=body,
-        context=context,
-        client=client,
-        services=services,
-    )
+    later(save_note(view, body, value, client, services), body=body, context=context)
 
 
 async def save_note(view, body, value: str, client, services) -> None:

@@ -36,4 +36,4 @@ async def on_command(ack, command, body, context, respond, client, services) -> 
         if not private:
             await attach_full_text(client, command.get("channel_id") or "", None, message)
 
-    later(finish(), body=body, context=context, client=client, services=services)
+    later(finish(), body=body, context=context)

@@ -53,14 +53,15 @@ async def on_error(error, body, context, client, response) -> BoltResponse | Non
     return None
 
 
-def later(work: Coroutine[Any, Any, Any], *, body, context, client, services) -> None:
-    """Finish a listener's work after Slack has its answer: the task is tracked by `services` (a
-    shutdown waits for it) and an exception in it reaches the user like any other, with an id."""
+def later(work: Coroutine[Any, Any, Any], *, body, context) -> None:
+    """Finish a listener's work after Slack has its answer: the task is tracked by the request's
+    services (a shutdown waits for it) and an exception in it reaches the user like any other, with
+    an id. The client and services are the request's own, as the listener received them."""
 
     async def run() -> None:
         try:
             await work
         except Exception as error:
-            await on_error(error, body, context, client, None)
+            await on_error(error, body, context, context.client, None)
 
-    services.track(asyncio.ensure_future(run()))
+    context["services"].track(asyncio.ensure_future(run()))

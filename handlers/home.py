@@ -15,13 +15,7 @@ def register(app) -> None:
 async def on_home_opened(event, body, context, client, services) -> None:
     if event.get("tab", "home") != "home":
         return
-    later(
-        publish_home(client, services, event["user"]),
-        body=body,
-        context=context,
-        client=client,
-        services=services,
-    )
+    later(publish_home(client, services, event["user"]), body=body, context=context)
 
 
 async def publish_home(client, services, user_id: str) -> None:

@@ -26,13 +26,7 @@ def register(app) -> None:
 
 async def on_shortcut(ack, shortcut, body, client, context, respond, services) -> None:
     await ack()
-    later(
-        answer(shortcut, client, context, respond, services),
-        body=body,
-        context=context,
-        client=client,
-        services=services,
-    )
+    later(answer(shortcut, client, context, respond, services), body=body, context=context)
 
 
 async def answer(shortcut, client, context, respond, services) -> None:

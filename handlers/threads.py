@@ -30,23 +30,11 @@ def register(app) -> None:
 
 
 async def on_mention(event, body, client, context, services) -> None:
-    later(
-        mention(event, client, context, services),
-        body=body,
-        context=context,
-        client=client,
-        services=services,
-    )
+    later(mention(event, client, context, services), body=body, context=context)
 
 
 async def on_message(event, body, client, context, services) -> None:
-    later(
-        message(event, client, context, services),
-        body=body,
-        context=context,
-        client=client,
-        services=services,
-    )
+    later(message(event, client, context, services), body=body, context=context)
 
 
 async def mention(event, client, context, services) -> None:
