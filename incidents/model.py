@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from incidents.grouping import reason_for_report, receiver_for, subject_for
 
@@ -39,6 +39,19 @@ def from_text(text: str | None) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+_Record = TypeVar("_Record")
+
+
+def from_row(
+    cls: type[_Record], row: Mapping[str, Any], *, times: Sequence[str] = (), **values: Any
+) -> _Record:
+    """A dataclass from a table row whose columns bear its field names: the columns in `times` are read
+    with `from_text`, and fields given in `values` (decoded JSON, defaults) are taken from there."""
+    data = {f.name: row[f.name] for f in fields(cls) if f.name not in values}  # type: ignore[arg-type]
+    data.update({name: from_text(row[name]) for name in times}, **values)
+    return cls(**data)
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:

@@ -46,6 +46,7 @@ from incidents.model import (
     Event,
     Incident,
     Observation,
+    from_row,
     from_text,
     summarise_report,
     to_text,
@@ -1315,27 +1316,12 @@ def _migrate(db: Database, path: Path) -> None:
 
 
 def _incident(row: Mapping[str, Any]) -> Incident:
-    return Incident(
-        id=row["id"],
-        workspace=row["workspace"],
-        channel=row["channel"],
-        thread_ts=row["thread_ts"],
-        permalink=row["permalink"],
-        reporter=row["reporter"],
-        subject=row["subject"],
+    return from_row(
+        Incident,
+        row,
+        times=("first_seen", "last_seen", "resolved_at"),
         subject_kind=row.get("subject_kind") or "",
-        receiver=row["receiver"],
-        reason=row["reason"],
-        reply_code=row["reply_code"],
-        enhanced_code=row["enhanced_code"],
         kb_ids=json.loads(row["kb_ids"] or "[]"),
-        status=row["status"],
-        assignee=row["assignee"],
-        occurrences=row["occurrences"],
-        first_seen=from_text(row["first_seen"]),  # type: ignore[arg-type]
-        last_seen=from_text(row["last_seen"]),  # type: ignore[arg-type]
-        resolved_at=from_text(row["resolved_at"]),
-        resolution_note=row["resolution_note"],
         source=row.get("source") or "diagnose",
     )
 
@@ -1348,18 +1334,4 @@ def _watch_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _event(row: Mapping[str, Any]) -> Event:
-    return Event(
-        id=row["id"],
-        incident_id=row["incident_id"],
-        at=from_text(row["at"]),  # type: ignore[arg-type]
-        kind=row["kind"],
-        actor=row["actor"],
-        text=row["text"],
-        status_from=row["status_from"],
-        status_to=row["status_to"],
-        channel=row["channel"],
-        thread_ts=row["thread_ts"],
-        permalink=row["permalink"],
-        raw_text=row["raw_text"],
-        data=json.loads(row["data"]) if row["data"] else None,
-    )
+    return from_row(Event, row, times=("at",), data=json.loads(row["data"]) if row["data"] else None)

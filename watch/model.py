@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incidents.model import from_text, to_text
+from incidents.model import from_row, from_text, to_text
 from watch.diff import Item, decode_state
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -33,16 +33,10 @@ class Watch:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Watch:
-        return cls(
-            id=row["id"],
-            workspace=row["workspace"],
-            target=row["target"],
-            kind=row["kind"],
-            channel=row["channel"],
-            created_by=row["created_by"],
-            created_at=from_text(row["created_at"]),  # type: ignore[arg-type]
-            next_run_at=from_text(row["next_run_at"]),  # type: ignore[arg-type]
-            last_run_at=from_text(row["last_run_at"]),
+        return from_row(
+            cls,
+            row,
+            times=("created_at", "next_run_at", "last_run_at"),
             removed_at=from_text(row.get("removed_at")),
             selectors=list(row.get("selectors") or []),
             state=decode_state(row.get("state") or {}),
