@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 
+from bot.commands import read_input
 from bot.render_text import render_report
 from bot.settings import Settings
 from checks.message import MessageAnalysis, MessageError, analyze
@@ -45,14 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _read(name: str, limit: int) -> bytes:
-    # One byte past the limit is enough to know the input is larger; the analysis says it was cut.
-    if name == "-":
-        return sys.stdin.buffer.read(limit + 1)
-    with open(name, "rb") as handle:
-        return handle.read(limit + 1)
-
-
 def _fail(args: argparse.Namespace, message: str) -> int:
     if args.json:
         print(json.dumps({"error": message}))
@@ -73,7 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(args, f"give one message to analyse, not {len(args.files)} (two only with --compare)")
     name = args.files[0]
     try:
-        data = _read(name, settings.max_input_bytes)
+        data = read_input(name, settings.max_input_bytes)
     except OSError as exc:
         return _fail(args, f"cannot read {name}: {exc.strerror or exc}")
     try:

@@ -9,6 +9,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from bot.commands import read_input
 from bot.render_text import render_diagnosis
 from bot.settings import Settings
 from checks.model import Report
@@ -120,10 +121,7 @@ def _log(inputs: list[_Input], settings: Settings) -> bool:
 def _read(name: str, limit: int) -> tuple[bytes | None, str | None]:
     """At most limit + 1 bytes (so the parser can tell the input was cut), or the reason it failed."""
     try:
-        if name == "-":
-            return sys.stdin.buffer.read(limit + 1), None
-        with open(name, "rb") as fh:
-            return fh.read(limit + 1), None
+        return read_input(name, limit), None
     except OSError as exc:
         return None, f"{name}: {exc.strerror or exc}"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
+from bot.commands import read_input
 from bot.render_text import render_report
 from bot.settings import Settings
 from practices import PracticeError
@@ -15,11 +16,8 @@ from practices.streams import compare
 
 
 def _read(name: str, limit: int) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read(limit + 1)
     try:
-        with open(name, "rb") as handle:
-            return handle.read(limit + 1)
+        return read_input(name, limit)
     except OSError as exc:
         raise PracticeError(f"cannot read {name}: {exc.strerror or exc}") from None
 

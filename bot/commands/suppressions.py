@@ -8,6 +8,7 @@ import logging
 import sys
 from datetime import datetime, timedelta
 
+from bot.commands import read_input
 from bot.settings import Settings, SettingsError, parse_duration
 from incidents.store import Store, StoreError
 from knowledge.base import load
@@ -57,11 +58,8 @@ def _since(text: str | None, settings: Settings, now: datetime) -> datetime | No
 
 
 def _read(name: str, limit: int) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read(limit + 1)
     try:
-        with open(name, "rb") as handle:
-            return handle.read(limit + 1)
+        return read_input(name, limit)
     except OSError as exc:
         raise PracticeError(f"{name}: {exc.strerror or exc}") from None
 
