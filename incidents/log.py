@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidents.model import Incident, Observation
 from incidents.store import Store
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 
 def log_report(
-    settings: Any, report_dict: Mapping[str, Any], target: str | None = None, *, reporter: str = "cli"
+    settings: Settings, report_dict: Mapping[str, Any], target: str | None = None, *, reporter: str = "cli"
 ) -> tuple[Incident, bool] | None:
     """Record a check run (subject: the target, receiver: `dns`, reason: the worst finding's check).
 
@@ -25,7 +28,7 @@ def log_report(
 
 
 def log_diagnoses(
-    settings: Any, diagnoses: Iterable[Any], *, reporter: str = "cli", raw_text: str | None = None
+    settings: Settings, diagnoses: Iterable[Any], *, reporter: str = "cli", raw_text: str | None = None
 ) -> list[tuple[Incident, bool]]:
     """Record each diagnosed failure (delivery reports and auto-replies are skipped), in order."""
     observations = [

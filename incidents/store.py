@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -52,6 +52,9 @@ from incidents.model import (
     to_text,
 )
 from incidents.privacy import mask_addresses
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another's transaction before giving up
 DIGEST_CLAIM_TIMEOUT = timedelta(minutes=10)  # an unposted digest claim older than this is taken over
@@ -396,14 +399,14 @@ class Store:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any, *, clock: Callable[[], datetime] | None = None) -> Store:
+    def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Store:
         """Open the database a `bot.settings.Settings` names, with its window, privacy and retention."""
         return cls.open(
             settings.database_path,
             clock=clock,
-            window=getattr(settings, "incident_window", 86400.0),
-            store_raw=getattr(settings, "store_raw", False),
-            retention_days=getattr(settings, "retention_days", 30),
+            window=settings.incident_window,
+            store_raw=settings.store_raw,
+            retention_days=settings.retention_days,
         )
 
     def close(self) -> None:

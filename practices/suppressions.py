@@ -22,12 +22,15 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.target import TargetError, public_ip
 from incidents.grouping import receiver_for
 from incidents.store import Store
 from practices.rules import Rules, load_rules
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 CSV_COLUMNS = (
     "address",
@@ -53,12 +56,12 @@ class Policy:
     retention: timedelta = timedelta(days=365)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Policy:
+    def from_settings(cls, settings: Settings) -> Policy:
         return cls(
-            enabled=getattr(settings, "suppressions", True),
-            window=timedelta(seconds=getattr(settings, "soft_bounce_window", 30 * 86400.0)),
-            threshold=getattr(settings, "soft_bounce_threshold", 3),
-            retention=timedelta(days=getattr(settings, "suppression_retention_days", 365)),
+            enabled=settings.suppressions,
+            window=timedelta(seconds=settings.soft_bounce_window),
+            threshold=settings.soft_bounce_threshold,
+            retention=timedelta(days=settings.suppression_retention_days),
         )
 
 
@@ -171,7 +174,7 @@ def record_diagnoses(
     return results
 
 
-def log_diagnoses(settings: Any, diagnoses: Iterable[Any]) -> list[Recorded]:
+def log_diagnoses(settings: Settings, diagnoses: Iterable[Any]) -> list[Recorded]:
     """The hook for `diagnose --log` and the Slack log button: record diagnoses in the DATABASE_PATH store."""
     with Store.from_settings(settings) as store:
         return record_diagnoses(store, diagnoses, policy=Policy.from_settings(settings))

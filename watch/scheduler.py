@@ -413,8 +413,8 @@ async def run_forever(
 
 def start_background(services: Any, client: Any) -> asyncio.Task | None:
     """The watch scheduler as a task of a serving process, unless WATCH_SCHEDULER=off or no store."""
-    settings = services.settings
-    if not getattr(settings, "watch_scheduler", False) or getattr(services, "store", None) is None:
+    settings: Settings = services.settings
+    if not settings.watch_scheduler or getattr(services, "store", None) is None:
         return None
     work = run_forever(services.store, settings, client)
     # A serving process answers Slack on its main loop: the rounds' DNS and CPU work go to the loop
