@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 
-from bot.commands import read_input
+from bot.commands import fail, read_input
 from bot.render_text import render_report
 from bot.settings import Settings
 from checks.message import MessageAnalysis, MessageError, analyze
@@ -46,13 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(args: argparse.Namespace, message: str) -> int:
-    if args.json:
-        print(json.dumps({"error": message}))
-    print(f"deliverability analyze: {message}", file=sys.stderr)
-    return 2
-
-
 async def _analyze(data: bytes, settings: Settings, pasted: bool) -> MessageAnalysis:
     return await analyze(data, dns=make_resolver(settings), settings=settings, pasted=pasted)
 
@@ -63,16 +55,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_compare(args.files, settings, as_json=args.json, pasted=args.pasted)
     if len(args.files) != 1:
-        return _fail(args, f"give one message to analyse, not {len(args.files)} (two only with --compare)")
+        return fail(
+            "analyze",
+            f"give one message to analyse, not {len(args.files)} (two only with --compare)",
+            as_json=args.json,
+        )
     name = args.files[0]
     try:
         data = read_input(name, settings.max_input_bytes)
     except OSError as exc:
-        return _fail(args, f"cannot read {name}: {exc.strerror or exc}")
+        return fail("analyze", f"cannot read {name}: {exc.strerror or exc}", as_json=args.json)
     try:
         analysis = asyncio.run(_analyze(data, settings, args.pasted))
     except MessageError as exc:
-        return _fail(args, str(exc))
+        return fail("analyze", exc, as_json=args.json)
     if args.json:
         print(json.dumps(analysis.to_dict(), ensure_ascii=False))
     else:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 
+from bot.commands import fail
 from bot.render_text import render_report
 from bot.settings import Settings
 from checks.runner import run_checks
@@ -36,10 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         target = parse_target(args.target)
         report = asyncio.run(run_checks(target, settings, ip=args.ip, selectors=tuple(args.selector)))
     except TargetError as exc:
-        if args.json:
-            print(json.dumps({"error": str(exc)}))
-        print(f"deliverability check: {exc}", file=sys.stderr)
-        return 2
+        return fail("check", exc, as_json=args.json)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -48,8 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             logged = log_report(settings, report.to_dict(), target.value)
         except StoreError as exc:
-            print(f"deliverability check: not logged: {exc}", file=sys.stderr)
-            return 2
+            return fail("check", f"not logged: {exc}")
         if logged is None:
             print("nothing to log: no finding failed, errored or warned", file=sys.stderr)
         else:

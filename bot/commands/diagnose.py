@@ -9,7 +9,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from bot.commands import read_input
+from bot.commands import fail, read_input
 from bot.render_text import render_diagnosis
 from bot.settings import Settings
 from checks.model import Report
@@ -63,8 +63,7 @@ class _Input:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     names = args.inputs or ["-"]
     if names.count("-") > 1:
-        print("deliverability diagnose: standard input ('-') can be read only once", file=sys.stderr)
-        return 2
+        return fail("diagnose", "standard input ('-') can be read only once")
     kb = load()
     inputs: list[_Input] = []
     for name in names:
@@ -113,7 +112,7 @@ def _log(inputs: list[_Input], settings: Settings) -> bool:
             if recorded:
                 print(f"{item.name}: {suppressions.summary(recorded)}", file=sys.stderr)
     except StoreError as exc:
-        print(f"deliverability diagnose: not logged: {exc}", file=sys.stderr)
+        fail("diagnose", f"not logged: {exc}")
         return False
     return True
 

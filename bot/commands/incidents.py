@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.commands import fail
 from bot.settings import Settings, SettingsError, parse_duration
 from incidents.digest import build_digest, format_duration, post_digest, render_text
 from incidents.model import FILTERS, Event, Incident
@@ -101,18 +102,13 @@ def _open(settings: Settings) -> Store:
     return Store.from_settings(settings)
 
 
-def _fail(command: str, exc: Exception, code: int = 2) -> int:
-    print(f"deliverability {command}: {exc}", file=sys.stderr)
-    return code
-
-
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with _open(settings) as store:
             purged = store.purge() if args.purge else None
             items = store.list(args.status)
     except StoreError as exc:
-        return _fail("incidents", exc)
+        return fail("incidents", exc)
     if purged is not None:
         print(f"purged stored text of {purged} events", file=sys.stderr)
     if args.json:
@@ -166,9 +162,9 @@ def run_incident(args: argparse.Namespace, settings: Settings) -> int:
                 assignee = None if args.assignee == "-" else args.assignee
                 incident = store.assign(args.id, assignee, actor=args.by)
     except IncidentNotFound as exc:
-        return _fail("incident", exc, code=1)
+        return fail("incident", exc, code=1)
     except StoreError as exc:
-        return _fail("incident", exc)
+        return fail("incident", exc)
     print(_summary_line(incident))
     return 0
 
@@ -229,11 +225,11 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     if args.post and not (settings.slack_bot_token and settings.digest_channel):
         needed = (("SLACK_BOT_TOKEN", settings.slack_bot_token), ("DIGEST_CHANNEL", settings.digest_channel))
         missing = [name for name, value in needed if not value]
-        return _fail("digest", Exception(f"--post needs {' and '.join(missing)} to be set"))
+        return fail("digest", f"--post needs {' and '.join(missing)} to be set")
     try:
         window = timedelta(seconds=parse_duration(args.since)) if args.since else None
     except SettingsError as exc:
-        return _fail("digest", Exception(f"--since: {exc}"))
+        return fail("digest", f"--since: {exc}")
     try:
         with _open(settings) as store:
             now = store.now()
@@ -245,7 +241,7 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
                 since = last or now - timedelta(days=1)
             digest = build_digest(store, now=now, since=since, tz=zone)
     except StoreError as exc:
-        return _fail("digest", exc)
+        return fail("digest", exc)
     print(json.dumps(digest.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(digest))
     return 0
 
@@ -274,7 +270,7 @@ def _post(store: Store, settings: Settings, *, now: datetime, since: datetime | 
             )
         )
     except (SlackClientError, ClientError, OSError) as exc:
-        return _fail("digest", Exception(f"posting to {channel} failed: {exc}"), code=1)
+        return fail("digest", f"posting to {channel} failed: {exc}", code=1)
     day = now.astimezone(ZoneInfo(settings.digest_tz)).date().isoformat()
     if ts is None:
         print(f"The digest for {day} is already posted (or being posted) in {channel}.")

@@ -11,6 +11,7 @@ import sys
 
 from aiohttp import web
 
+from bot.commands import fail
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(serve(settings, args.host, args.port or settings.port))
     except SettingsError as exc:
-        print(f"deliverability serve: {exc}", file=sys.stderr)
-        return 2
+        return fail("serve", exc)
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:

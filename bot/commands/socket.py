@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from bot.commands import fail
 from bot.settings import Settings, SettingsError
 
 
@@ -24,8 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         asyncio.run(connect(settings))
     except SettingsError as exc:
-        print(f"deliverability socket: {exc}", file=sys.stderr)
-        return 2
+        return fail("socket", exc)
     return 0
 
 

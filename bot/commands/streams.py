@@ -6,9 +6,8 @@ Not a command of its own: bot/commands/analyze.py hands its arguments here when 
 from __future__ import annotations
 
 import json
-import sys
 
-from bot.commands import read_input
+from bot.commands import fail, read_input
 from bot.render_text import render_report
 from bot.settings import Settings
 from practices import PracticeError
@@ -32,10 +31,7 @@ def run_compare(files: list[str], settings: Settings, *, as_json: bool = False, 
         a, b = ((name, _read(name, settings.max_input_bytes)) for name in files)
         comparison = compare(a, b, pasted=pasted, limit=settings.max_input_bytes)
     except PracticeError as exc:
-        if as_json:
-            print(json.dumps({"error": str(exc)}))
-        print(f"deliverability analyze --compare: {exc}", file=sys.stderr)
-        return 2
+        return fail("analyze --compare", exc, as_json=as_json)
     if as_json:
         print(json.dumps(comparison.to_dict(), ensure_ascii=False))
     else:

@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import datetime, timedelta
 
-from bot.commands import read_input
+from bot.commands import fail, read_input
 from bot.settings import Settings, SettingsError, parse_duration
 from incidents.store import Store, StoreError
 from knowledge.base import load
@@ -67,8 +67,7 @@ def _read(name: str, limit: int) -> bytes:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = Policy.from_settings(settings)
     if (args.add or []).count("-") > 1:
-        print("deliverability suppressions: standard input ('-') can be read only once", file=sys.stderr)
-        return 2
+        return fail("suppressions", "standard input ('-') can be read only once")
     try:
         with Store.from_settings(settings) as store:
             since = _since(args.since, settings, store.now())
@@ -80,8 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{name}: {summary(results)}", file=sys.stderr)
             rows = suppressed(store, since=since, policy=policy)
     except (PracticeError, StoreError) as exc:
-        print(f"deliverability suppressions: {exc}", file=sys.stderr)
-        return 2
+        return fail("suppressions", exc)
     if not policy.enabled:
         print(
             "deliverability suppressions: SUPPRESSIONS=off: no address is being added; "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from bot.commands import fail
 from bot.settings import Settings
 from incidents.store import Store, StoreError
 from practices import PracticeError
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             today = local_today(store.now(), settings.digest_tz)
             result = run_request(store, request, today=today, tz=settings.digest_tz, by=args.by)
     except (PracticeError, StoreError) as exc:
-        print(f"deliverability warmup: {exc}", file=sys.stderr)
-        return 2
+        return fail("warmup", exc)
     if args.json:
         print(json.dumps(result_dict(result), ensure_ascii=False, indent=2))
     else:

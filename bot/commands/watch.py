@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from bot.commands import fail
 from bot.settings import Settings
 from incidents.store import Store, StoreError
 from watch import Alert, WatchError, add, history, listing, remove, run_forever
@@ -67,11 +68,6 @@ def _workspace(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", help="the workspace it belongs to (default: WATCH_WORKSPACE, else cli)")
 
 
-def _fail(exc: Exception, code: int = 2) -> int:
-    print(f"deliverability watch: {exc}", file=sys.stderr)
-    return code
-
-
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         channel = channel_ref(args.channel or settings.watch_channel or None)
@@ -89,7 +85,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
     except (WatchError, StoreError) as exc:
-        return _fail(exc)
+        return fail("watch", exc)
     if args.json:
         data = added.watch.to_dict() | {"created": added.created}
         if added.first_run is not None:
@@ -115,9 +111,9 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
                 remove(store, args.target, workspace=args.workspace or settings.watch_workspace)
             )
     except WatchError as exc:
-        return _fail(exc, 1)
+        return fail("watch", exc, code=1)
     except StoreError as exc:
-        return _fail(exc)
+        return fail("watch", exc)
     print(
         f"No longer watching {watch.target} "
         f"(its history is kept: `deliverability watch history {watch.target}`)"
@@ -130,7 +126,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         with Store.from_settings(settings) as store:
             watches = listing(store, args.workspace)
     except StoreError as exc:
-        return _fail(exc)
+        return fail("watch", exc)
     if args.json:
         print(json.dumps([w.to_dict() for w in watches], ensure_ascii=False, indent=2))
     elif not watches:
@@ -146,9 +142,9 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
         with Store.from_settings(settings) as store:
             timeline = history(store, args.target, workspace=args.workspace, limit=args.limit)
     except WatchError as exc:
-        return _fail(exc, 1)
+        return fail("watch", exc, code=1)
     except StoreError as exc:
-        return _fail(exc)
+        return fail("watch", exc)
     if args.json:
         print(json.dumps(timeline.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -205,7 +201,7 @@ def run_run(args: argparse.Namespace, settings: Settings) -> int:
             print("deliverability: watch scheduler running; Ctrl-C stops it", file=sys.stderr, flush=True)
             asyncio.run(run_forever(store, settings, client, on_alert=show))
     except StoreError as exc:
-        return _fail(exc)
+        return fail("watch", exc)
     return 0
 
 
