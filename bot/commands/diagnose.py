@@ -21,7 +21,6 @@ from knowledge.diagnose import Diagnosis, diagnose, unreadable
 from practices import suppressions
 
 log = logging.getLogger(__name__)
-WIDTH = 100
 
 
 def register(sub: argparse._SubParsersAction) -> None:
