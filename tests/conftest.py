@@ -1,4 +1,5 @@
-"""Shared fixtures: the loopback DNS server, settings pointing at it, and the CLI as a subprocess."""
+"""Shared fixtures: the loopback DNS server, settings pointing at it, the CLI as a subprocess, and a store on
+a real file with a settable clock."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
+from incidents.store import Store
 from tests.dnsserver import DnsTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +25,43 @@ SHARED = ROOT.parent / "shared"
 os.environ["DNS_NAMESERVERS"] = "127.0.0.1:9"
 for _name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
     os.environ.pop(_name, None)
+
+
+START = datetime(2024, 5, 8, 9, 0, tzinfo=UTC)  # the store's clock at the start of each test
+
+
+class Clock:
+    """The store's (and so a watch scheduler's) clock, moved by the test."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+    @property
+    def today(self):
+        return self.now.date()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "deliverability.db"
+
+
+@pytest.fixture
+def store(db_path: Path, clock: Clock):
+    with Store.open(db_path, clock=clock) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from incidents.digest import build_digest, digest_due, digest_loop, format_duration, post_digest, render_text
 from incidents.sparkline import sparkline
 from incidents.store import Store
-from tests.incidents.conftest import Clock, observation, python
+from tests.conftest import Clock
+from tests.incidents.conftest import observation, python
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

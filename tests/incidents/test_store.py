@@ -21,7 +21,8 @@ from incidents.store import (
     Store,
     StoreUnavailable,
 )
-from tests.incidents.conftest import START, observation, python
+from tests.conftest import START
+from tests.incidents.conftest import observation, python
 
 # The first schema as version 1 of the code wrote it; frozen here on purpose, independent of store.py.
 V1_SCHEMA = """

@@ -1,52 +1,22 @@
-"""Fixtures for the practices tests: a settable clock, a store on a real file, and made-up bounces."""
+"""Fixtures for the practices tests: the store's clock set to a Tuesday in December, and made-up bounces."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 
-from incidents.store import Store
 from knowledge.diagnose import diagnose
+from tests.conftest import Clock
 
 # 09:00 UTC on a Tuesday; plans in these tests start on this day unless they say otherwise.
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 WARM_IP = "81.2.69.160"
 
 
-class Clock:
-    """The store's clock, moved by the test."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-    @property
-    def today(self):
-        return self.now.date()
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "deliverability.db"
-
-
-@pytest.fixture
-def store(db_path: Path, clock: Clock):
-    with Store.open(db_path, clock=clock) as opened:
-        yield opened
+    return Clock(START)
 
 
 def dsn(recipient: str, status: str, text: str, *, message_id: str = "offer-1@sender.example.org") -> str:

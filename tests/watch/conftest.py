@@ -1,39 +1,21 @@
-"""Fixtures for watches: a store on a real file with a settable clock, settings pointing at the loopback DNS
-server with one emulated blocklist, zone data for a sending IP and a domain, and a recording Slack client."""
+"""Fixtures for watches: settings pointing at the loopback DNS server with one emulated blocklist and the
+test database, zone data for a sending IP and a domain, and a recording Slack client."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from incidents.store import Store
 from tests.checks.test_dkim import RSA_2048
 from tests.dnsserver import DnsTestServer
 from watch.scheduler import Scheduler
 
-START = datetime(2024, 5, 8, 9, 0, tzinfo=UTC)
 IP = "81.2.69.160"
 REV = "160.69.2.81"
 ZONE = "bl.watch-test.example"  # an IP list read by the RFC 5782 convention
 DOMAIN = "shop.example"
 MX_HOST = "mx.shop.example"
-
-
-class Clock:
-    """The store's (and so the scheduler's) clock, moved by the test."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
 
 
 class RecordingClient:
@@ -76,22 +58,6 @@ class FlakyDnsServer(DnsTestServer):
 def dns_server():
     with FlakyDnsServer() as server:
         yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "deliverability.db"
-
-
-@pytest.fixture
-def store(db_path: Path, clock: Clock):
-    with Store.open(db_path, clock=clock) as opened:
-        yield opened
 
 
 @pytest.fixture
