@@ -61,8 +61,13 @@ def retry_handlers() -> list:
     ]
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
-    kwargs: dict[str, Any] = {"token": settings.slack_bot_token or None, "retry_handlers": retry_handlers()}
+def web_client(settings: Settings, *, serving: bool = True) -> AsyncWebClient:
+    """The Web API client for SLACK_BOT_TOKEN, at SLACK_API_URL when set. A serving process retries
+    429s (retry_handlers); a one-shot CLI command keeps slack_sdk's default, one retry on a connection
+    error."""
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token or None}
+    if serving:
+        kwargs["retry_handlers"] = retry_handlers()
     if settings.slack_api_url:
         # slack_sdk joins "base_url + method", so the base must end with a slash.
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"

@@ -250,12 +250,11 @@ def _post(store: Store, settings: Settings, *, now: datetime, since: datetime | 
     # Slack is imported here only: the rest of the CLI works without a Slack client.
     from aiohttp import ClientError
     from slack_sdk.errors import SlackClientError
-    from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.app import web_client
     from bot.render_blocks import digest_blocks
 
-    kwargs = {"base_url": settings.slack_api_url.rstrip("/") + "/"} if settings.slack_api_url else {}
-    client = AsyncWebClient(token=settings.slack_bot_token, **kwargs)
+    client = web_client(settings, serving=False)
     channel = settings.digest_channel
     try:
         ts = asyncio.run(

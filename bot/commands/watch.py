@@ -209,7 +209,6 @@ def _client(settings: Settings) -> Any:
     """A Slack Web API client when SLACK_BOT_TOKEN is set (alerts are then posted), else None."""
     if not settings.slack_bot_token:
         return None
-    from slack_sdk.web.async_client import AsyncWebClient
+    from bot.app import web_client  # Slack is imported only when alerts are to be posted
 
-    kwargs = {"base_url": settings.slack_api_url.rstrip("/") + "/"} if settings.slack_api_url else {}
-    return AsyncWebClient(token=settings.slack_bot_token, **kwargs)
+    return web_client(settings, serving=False)
