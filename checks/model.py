@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,11 @@ class Finding:
         return data
 
 
+def clean(findings: Iterable[Finding]) -> bool:
+    """No finding failed or could not be checked: what `ok` and exit status 0 mean."""
+    return not any(f.status in (Status.FAIL, Status.ERROR) for f in findings)
+
+
 def worst_first(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.status.rank, f.check, f.about))
 
@@ -56,7 +62,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not any(f.status in (Status.FAIL, Status.ERROR) for f in self.findings)
+        return clean(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {

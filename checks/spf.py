@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from checks.dns import Resolver, Result
-from checks.model import Finding, Status
+from checks.model import Finding, Status, clean
 from checks.runner import Context
 from checks.spf_eval import Evaluation, evaluate
 
@@ -774,7 +774,7 @@ async def analyse(resolver: Resolver, domain: str) -> list[Finding]:
         return stop
     lookups = list(await asyncio.gather(*(t for n in root.walk() for t in n.lookups)))
     findings = _unique(_tree_findings(domain, root, lookups))
-    if not any(f.status in (Status.FAIL, Status.ERROR) for f in findings):
+    if clean(findings):
         findings.append(_summary_finding(domain, root))
     return findings
 

@@ -20,7 +20,7 @@ from checks.dns import Resolver
 from checks.message import auth, dkim_verify, recorded, requirements
 from checks.message.parse import Address, Message, envelope_address, from_addresses, load
 from checks.message.path import Path, Recorded, choose, parse_received
-from checks.model import Finding, Report, Status, worst_first
+from checks.model import Finding, Report, Status, clean, worst_first
 from checks.rdns import Chain, Role, judge, ptr_chain
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class MessageAnalysis:
 
     @property
     def ok(self) -> bool:
-        return not any(f.status in (Status.FAIL, Status.ERROR) for f in self.findings)
+        return clean(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
