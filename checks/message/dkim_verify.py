@@ -328,38 +328,33 @@ def _judge(message: Message, sig: Signature, attempt: Attempt) -> None:
 
 def _body_changed(message: Message, sig: Signature, attempt: Attempt) -> None:
     headers = "the signed headers verify" if attempt.headers_ok else "the signed headers don't verify either"
-    if not message.has_body:
-        if attempt.headers_ok or message.pasted:
-            reason = f"{headers}; the input has no body, so the body hash can't be checked"
-            _set(sig, "unverified", reason, kb="message-input")
-        else:
-            reason = (
-                "the signed headers don't match the signature (the input has no body; only headers checked)"
-            )
-            _set(sig, "fail", reason, kb="dkim-signature-fail")
-        return
+    if not message.has_body and (attempt.headers_ok or message.pasted):
+        reason = f"{headers}; the input has no body, so the body hash can't be checked"
+        _set(sig, "unverified", reason, kb="message-input")
+    elif not message.has_body:
+        reason = "the signed headers don't match the signature (the input has no body; only headers checked)"
+        _set(sig, "fail", reason, kb="dkim-signature-fail")
     elif message.truncated:
         reason = (
             f"{headers}; the message is over the {message.limit:,}-byte limit and was cut, so the body "
             "hash can't be checked"
         )
         _set(sig, "unverified", reason, kb="message-input")
-        return
     elif message.pasted:
         reason = (
             f"{headers}; the body hash doesn't match, which a paste causes (chat reflows text): can't "
             "verify the body from a paste, upload the .eml"
         )
         _set(sig, "unverified", reason, kb="paste-body-unverifiable")
-        return
-    if attempt.headers_ok:
+    elif attempt.headers_ok:
         reason = (
             "the body was changed after signing (body hash mismatch; the signed headers are intact): a "
             "footer, a rewritten link or re-encoding on the way"
         )
+        _set(sig, "fail", reason, kb="dkim-signature-fail")
     else:
         reason = "both the body and the signed headers were changed after signing"
-    _set(sig, "fail", reason, kb="dkim-signature-fail")
+        _set(sig, "fail", reason, kb="dkim-signature-fail")
 
 
 # -- findings ------------------------------------------------------------------------------------------
