@@ -201,6 +201,15 @@ def start_digest(app: AsyncApp, services: Services, settings: Settings) -> async
     return asyncio.create_task(loop, name="digest")
 
 
+def start_schedules(app: AsyncApp, services: Services, settings: Settings) -> list[asyncio.Task]:
+    """What a serving process runs beside Slack's requests, those switched on: the daily digest and
+    the watch scheduler. The caller cancels them when it stops."""
+    from watch.scheduler import start_background
+
+    tasks = [start_digest(app, services, settings), start_background(services, app.client)]
+    return [task for task in tasks if task is not None]
+
+
 def tune_for_serving() -> None:
     """Interpreter settings for the serving process, chosen with bench/slack_ack.py.
 

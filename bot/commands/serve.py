@@ -38,9 +38,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:
-    from bot.app import build_app, start_digest, tune_for_serving, web_app
+    from bot.app import build_app, start_schedules, tune_for_serving, web_app
     from bot.services import Services
-    from watch.scheduler import start_background
 
     services = Services.create(settings)
     try:
@@ -52,13 +51,10 @@ async def serve(settings: Settings, host: str, port: int) -> int:
         print(
             f"deliverability: serving Slack at http://{host}:{port}/slack/events", file=sys.stderr, flush=True
         )
-        digest = start_digest(app, services, settings)
-        watcher = start_background(services, app.client)  # watched targets, unless WATCH_SCHEDULER=off
+        schedules = start_schedules(app, services, settings)
         await until_stopped()
-        if digest is not None:
-            digest.cancel()
-        if watcher is not None:
-            watcher.cancel()
+        for task in schedules:
+            task.cancel()
         await runner.shutdown()
         # Answers already acked are finishing in the background: let them, for a while.
         left = await services.drain(DRAIN_SECONDS)

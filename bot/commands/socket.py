@@ -32,10 +32,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def connect(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_app, start_digest, tune_for_serving
+    from bot.app import build_app, start_schedules, tune_for_serving
     from bot.commands.serve import until_stopped
     from bot.services import Services
-    from watch.scheduler import start_background
 
     if not settings.slack_app_token:
         raise SettingsError("SLACK_APP_TOKEN is not set")
@@ -45,16 +44,13 @@ async def connect(settings: Settings) -> None:
         tune_for_serving()
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
         print("deliverability: connecting to Slack over Socket Mode", file=sys.stderr, flush=True)
-        digest = start_digest(app, services, settings)
-        watcher = start_background(services, app.client)  # watched targets, unless WATCH_SCHEDULER=off
+        schedules = start_schedules(app, services, settings)
         try:
             await handler.connect_async()
             await until_stopped()
         finally:
-            if digest is not None:
-                digest.cancel()
-            if watcher is not None:
-                watcher.cancel()
+            for task in schedules:
+                task.cancel()
             await handler.close_async()
             await services.drain(10)
     finally:
