@@ -111,16 +111,19 @@ def _simple(name: str, delist: str, kb: str, status: Status = Status.FAIL) -> Bl
     return BlockList(name, "ip", codes={"127.0.0.2": "listed"}, listed_status=status, delist=delist, kb=kb)
 
 
-_DBL = BlockList(
-    "Spamhaus DBL",
-    "domain",
-    codes=_DBL_CODES,
-    refusals=_SPAMHAUS_REFUSALS | _DBL_REFUSAL,
-    test_listed="dbltest.com",
-    test_clean="example.com",
-    delist=_SPAMHAUS_DELIST,
-    kb="blocklist-spamhaus",
-)
+def _dbl(name: str, refusals: Mapping[str, str]) -> BlockList:
+    return BlockList(
+        name,
+        "domain",
+        codes=_DBL_CODES,
+        refusals={**refusals, **_DBL_REFUSAL},
+        test_listed="dbltest.com",
+        test_clean="example.com",
+        delist=_SPAMHAUS_DELIST,
+        kb="blocklist-spamhaus",
+    )
+
+
 _DEAD_SORBS = "SORBS was shut down in June 2024: its zones no longer hold reputation data"
 
 LISTS: dict[str, BlockList] = {
@@ -133,19 +136,10 @@ LISTS: dict[str, BlockList] = {
     "sbl-xbl.spamhaus.org": _zen(
         "Spamhaus SBL-XBL", _only("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.9"), _SPAMHAUS_REFUSALS
     ),
-    "dbl.spamhaus.org": _DBL,
+    "dbl.spamhaus.org": _dbl("Spamhaus DBL", _SPAMHAUS_REFUSALS),
     # Spamhaus Data Query Service: the key is the first label of the zone.
     "zen.dq.spamhaus.net": _zen("Spamhaus ZEN (DQS)", _ZEN_CODES, _DQS_REFUSALS),
-    "dbl.dq.spamhaus.net": BlockList(
-        "Spamhaus DBL (DQS)",
-        "domain",
-        codes=_DBL_CODES,
-        refusals=_DQS_REFUSALS | _DBL_REFUSAL,
-        test_listed="dbltest.com",
-        test_clean="example.com",
-        delist=_SPAMHAUS_DELIST,
-        kb="blocklist-spamhaus",
-    ),
+    "dbl.dq.spamhaus.net": _dbl("Spamhaus DBL (DQS)", _DQS_REFUSALS),
     "bl.spamcop.net": _simple("SpamCop", "https://www.spamcop.net/bl.shtml", "blocklist-spamcop"),
     "psbl.surriel.com": _simple("PSBL", "https://psbl.org/", "blocklist-psbl"),
     "bl.mailspike.net": BlockList(
