@@ -54,6 +54,14 @@ async def run(settings, target=IP, ip=None, ip_lists=(), domain_lists=()):
     return report.findings
 
 
+async def answered(server, settings, zone, answer, listed=("127.0.0.2",)):
+    """The one finding about IP when `zone` (passing its test points) answers `answer` for it."""
+    ip_list(server, zone, listed=listed)
+    server.add(f"{REV}.{zone}", "A", answer)
+    [finding] = await run(settings, ip_lists=(zone,))
+    return finding
+
+
 async def test_listed_ip_fails_with_txt_reason_and_delisting_page(dns_server, settings):
     ip_list(dns_server, ZONE)
     ip_list(dns_server, "bl.spamcop.net")
@@ -79,32 +87,25 @@ async def test_txt_is_only_asked_when_listed(dns_server, settings):
 
 
 async def test_zen_codes_are_read_exactly(dns_server, settings):
-    ip_list(dns_server, "zen.spamhaus.org", listed=("127.0.0.2", "127.0.0.4", "127.0.0.10"))
-    dns_server.add(f"{REV}.zen.spamhaus.org", "A", "127.0.0.4")
-    [finding] = await run(settings, ip_lists=("zen.spamhaus.org",))
+    test_points = ("127.0.0.2", "127.0.0.4", "127.0.0.10")
+    finding = await answered(dns_server, settings, "zen.spamhaus.org", "127.0.0.4", listed=test_points)
     assert finding.status is Status.FAIL
     assert finding.evidence["meaning"] == {"127.0.0.4": "XBL: compromised or exploited host"}
 
 
 async def test_pbl_alone_is_a_policy_warning(dns_server, settings):
-    ip_list(dns_server, "zen.spamhaus.org")
-    dns_server.add(f"{REV}.zen.spamhaus.org", "A", "127.0.0.10")
-    [finding] = await run(settings, ip_lists=("zen.spamhaus.org",))
+    finding = await answered(dns_server, settings, "zen.spamhaus.org", "127.0.0.10")
     assert finding.status is Status.WARN and finding.kb == "blocklist-policy-listed"
     assert "end-user" in finding.summary
 
 
 async def test_uceprotect_level_3_is_information(dns_server, settings):
-    ip_list(dns_server, "dnsbl-3.uceprotect.net")
-    dns_server.add(f"{REV}.dnsbl-3.uceprotect.net", "A", "127.0.0.2")
-    [finding] = await run(settings, ip_lists=("dnsbl-3.uceprotect.net",))
+    finding = await answered(dns_server, settings, "dnsbl-3.uceprotect.net", "127.0.0.2")
     assert finding.status is Status.INFO and "network" in finding.summary
 
 
 async def test_refusal_code_is_error_never_listed(dns_server, settings):
-    ip_list(dns_server, "zen.spamhaus.org")
-    dns_server.add(f"{REV}.zen.spamhaus.org", "A", "127.255.255.254")
-    [finding] = await run(settings, ip_lists=("zen.spamhaus.org",))
+    finding = await answered(dns_server, settings, "zen.spamhaus.org", "127.255.255.254")
     assert finding.status is Status.ERROR and finding.kb == "blocklist-refused"
     assert "resolver not allowed" in finding.summary
 
@@ -266,8 +267,6 @@ def test_dqs_key_is_masked_in_cli_output(dns_server):
 
 
 async def test_a_listing_on_an_unknown_list_names_its_code_once(dns_server, settings):
-    ip_list(dns_server, ZONE)
-    dns_server.add(f"{REV}.{ZONE}", "A", "127.0.0.3")
-    [finding] = await run(settings, ip_lists=(ZONE,))
+    finding = await answered(dns_server, settings, ZONE, "127.0.0.3")
     assert finding.status is Status.FAIL
     assert f"listed on {ZONE} (127.0.0.3 listed)" in finding.summary  # was "(127.0.0.3 listed (127.0.0.3))"
