@@ -57,6 +57,24 @@ PRAGMA user_version = 1;
 """
 
 
+def in_threads(work, count: int = 8) -> list[BaseException]:
+    """Run work(0) ... work(count - 1) in threads at once; what they raised."""
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def _tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:
         return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -168,25 +186,16 @@ def test_an_unreadable_file_is_a_clear_error(db_path, clock):
 
 def test_many_threads_with_their_own_connections_group_exactly(db_path, clock):
     Store.open(db_path, clock=clock).close()
-    errors: list[BaseException] = []
     created: list[int] = []
 
     def writer(n: int) -> None:
-        try:
-            with Store.open(db_path, clock=clock) as store:
-                for i in range(50):
-                    incident, new = store.record(observation(subject=("a.example", "b.example")[i % 2]))
-                    if new:
-                        created.append(incident.id)
-        except BaseException as exc:
-            errors.append(exc)
+        with Store.open(db_path, clock=clock) as store:
+            for i in range(50):
+                incident, new = store.record(observation(subject=("a.example", "b.example")[i % 2]))
+                if new:
+                    created.append(incident.id)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(writer) == []
     with Store.open(db_path, clock=clock) as store:
         incidents = store.list("all")
         # Two keys → exactly two incidents: no two writers both found "no match" and inserted.
@@ -197,22 +206,12 @@ def test_many_threads_with_their_own_connections_group_exactly(db_path, clock):
 
 
 def test_threads_sharing_one_store(store):
-    errors: list[BaseException] = []
-
     def writer(n: int) -> None:
-        try:
-            for i in range(50):
-                store.record(observation(subject=f"s{n}.example", reason=("blocked", "spamdetected")[i % 2]))
-                store.claim_event(f"Ev{n}-{i % 10}")
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(50):
+            store.record(observation(subject=f"s{n}.example", reason=("blocked", "spamdetected")[i % 2]))
+            store.claim_event(f"Ev{n}-{i % 10}")
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(writer) == []
     incidents = store.list("all")
     assert len(incidents) == 16
     assert {i.occurrences for i in incidents} == {25}
