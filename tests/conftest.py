@@ -102,6 +102,14 @@ def run_cli(*args: str, server: DnsTestServer | None = None, stdin: str | None =
     )
 
 
+def loaded_by_importing(*modules: str) -> list[str]:
+    """Every module a fresh interpreter has loaded after importing `modules` (which must import)."""
+    code = f"import sys, {', '.join(modules)}; print('\\n'.join(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout.split()
+
+
 def run_cli_json(*args: str, server: DnsTestServer | None = None, **env: str):
     proc = run_cli(*args, "--json", server=server, **env)
     return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
