@@ -278,14 +278,6 @@ def help_message(problem: str = "") -> Message:
     return Message(text=clip(text, MAX_FALLBACK), blocks=blocks)
 
 
-def _tally(findings: Sequence[Finding]) -> str:
-    counts = {s: 0 for s in Status}
-    for f in findings:
-        counts[f.status] += 1
-    order = sorted(counts, key=lambda s: s.rank)
-    return ", ".join(f"{counts[s]} {s.value}" for s in order if counts[s]) or "no findings"
-
-
 def _worst(findings: Sequence[Finding]) -> Status:
     return min((f.status for f in findings), key=lambda s: s.rank, default=Status.INFO)
 
@@ -299,11 +291,9 @@ def report_message(
     keep: Keep | None = None,
 ) -> Message:
     findings = worst_first(report.findings)
-    title = f"{report.target}: {_tally(findings)}"
+    title = f"{report.target}: {render_text.tally(findings)}"
     body: list[Block] = [header(f"{EMOJI[_worst(findings)]} {title}")]
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault(finding.check, []).append(finding)
+    groups = render_text.by_check(findings)
     for check, group in groups.items():
         lines = [f"*{escape(check.upper())}*"]
         for f in group:

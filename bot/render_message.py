@@ -10,8 +10,6 @@ a Report, so it goes through the `check` renderer. The buttons: "Compare with th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot import render_text
@@ -53,13 +51,6 @@ PASTED_NOTE = (
     ":clipboard: Pasted text: Slack reflows it, so I can't verify the body from a paste. Upload the "
     "`.eml` (in a mail program: *Show original* or *View source*, then download) for a full DKIM verdict."
 )
-
-
-def _tally(findings: Sequence[Finding]) -> str:
-    counts = {s: 0 for s in Status}
-    for f in findings:
-        counts[f.status] += 1
-    return ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: s.rank) if counts[s])
 
 
 def _link(finding: Finding, kb: KnowledgeBase) -> str:
@@ -132,14 +123,11 @@ def analysis_message(answer: AnalysisAnswer, kb: KnowledgeBase, *, keep: Keep | 
     findings = worst_first(a.findings)
     worst = findings[0].status if findings else Status.INFO
     subject = a.from_domain or answer.name
-    title = f"Message from {subject}: {_tally(findings)}"
+    title = f"Message from {subject}: {render_text.tally(findings, none='')}"
     body: list[Block] = [header(f"{EMOJI[worst]} {title}"), context(_path(answer))]
     if a.pasted:
         body.append(context(PASTED_NOTE))
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault(finding.check, []).append(finding)
-    for check, group in groups.items():
+    for check, group in render_text.by_check(findings).items():
         checklist = check == "bulk-requirements"
         lines = [f"*{escape(TITLES.get(check, check.upper()))}*"]
         lines += [_line(f, kb, checklist=checklist) for f in group]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.model import Finding, Report, Status, worst_first
@@ -15,11 +16,8 @@ ICON = {Status.FAIL: "✗", Status.ERROR: "?", Status.WARN: "!", Status.INFO: "i
 
 def render_report(report: Report) -> str:
     kb = load()
-    lines = [f"{report.target} ({report.kind}): {_tally(report.findings)} in {report.elapsed_ms} ms"]
-    groups: dict[str, list[Finding]] = {}
-    for finding in worst_first(report.findings):
-        groups.setdefault(finding.check, []).append(finding)
-    for check, findings in groups.items():
+    lines = [f"{report.target} ({report.kind}): {tally(report.findings)} in {report.elapsed_ms} ms"]
+    for check, findings in by_check(worst_first(report.findings)).items():
         lines.append("")
         lines.append(f"{check.upper()}")
         for f in findings:
@@ -33,12 +31,20 @@ def render_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _tally(findings: list[Finding]) -> str:
-    counts = {s: 0 for s in Status}
-    for f in findings:
-        counts[f.status] += 1
-    parts = [f"{n} {s.value}" for s, n in sorted(counts.items(), key=lambda kv: kv[0].rank) if n]
-    return ", ".join(parts) or "no findings"
+def tally(findings: Iterable[Finding], *, none: str = "no findings") -> str:
+    """`1 fail, 2 warn, 5 pass`: how many findings have each status, the worst first (`none` if none)."""
+    counts = Counter(f.status for f in findings)
+    return (
+        ", ".join(f"{counts[s]} {s.value}" for s in sorted(Status, key=lambda s: s.rank) if counts[s]) or none
+    )
+
+
+def by_check(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped by the check that made them, groups and findings in the order given."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.check, []).append(finding)
+    return groups
 
 
 def render_diagnoses(diagnoses: list, name: str = "", reports: Mapping[tuple, Report] | None = None) -> str:
