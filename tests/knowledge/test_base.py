@@ -108,21 +108,26 @@ def test_reasons_use_sisimai_vocabulary(kb):
         assert not unknown, f"{e.id}: unknown reasons {unknown}"
 
 
-def _kb_literals(source: str) -> set[str]:
-    """String constants given as `kb=...` (keyword or assignment) in a module."""
+def kb_literals(source: str) -> set[str]:
+    """String constants a module gives as `kb=...` keywords, or assigns to a name `kb` (alone, annotated
+    or in a tuple such as `status, kb = Status.PASS, "spf-ok"`)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         values = []
         if isinstance(node, ast.keyword) and node.arg == "kb":
             values.append(node.value)
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == "kb" for t in targets) and node.value is not None:
-                values.append(node.value)
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name) and target.id == "kb":
+                    values.append(node.value)
+                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    for name, value in zip(target.elts, node.value.elts, strict=False):
+                        if isinstance(name, ast.Name) and name.id == "kb":
+                            values.append(value)
         for value in values:
             for sub in ast.walk(value):
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and sub.value:
-                    found.add(sub.value)
+                    found.add(sub.value)  # "" is a default that means no entry (BlockList.kb)
     # Plain `kb="..."` written some other way (in a dict built by hand, say) still counts.
     found.update(re.findall(r"""\bkb\s*=\s*["']([a-z0-9]+(?:-[a-z0-9]+)*)["']""", source))
     return found
@@ -131,7 +136,7 @@ def _kb_literals(source: str) -> set[str]:
 def test_every_kb_id_the_checks_reference_exists(kb):
     referenced: dict[str, str] = {}
     for path in sorted((ROOT / "checks").glob("*.py")):
-        for kb_id in _kb_literals(path.read_text(encoding="utf-8")):
+        for kb_id in kb_literals(path.read_text(encoding="utf-8")):
             referenced.setdefault(kb_id, path.name)
     assert "dns-lookup-failed" in referenced  # the runner's own reference: proves the scan sees them
     missing = {k: v for k, v in referenced.items() if k not in kb}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,36 +11,15 @@ from checks.message import MessageError
 from checks.model import Status
 from knowledge.base import load
 from tests.checks.message.conftest import DOMAIN, IP, item, message, one, only, publish, run, sign
+from tests.knowledge.test_base import kb_literals
 
 PACKAGE = Path(__file__).resolve().parents[3] / "checks" / "message"
-
-
-def _kb_literals(source: str) -> set[str]:
-    """Strings given as `kb=...` keywords, or assigned to a name `kb` (alone or in a tuple)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        values = []
-        if isinstance(node, ast.keyword) and node.arg == "kb":
-            values.append(node.value)
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name) and target.id == "kb":
-                    values.append(node.value)
-                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
-                    for name, value in zip(target.elts, node.value.elts, strict=False):
-                        if isinstance(name, ast.Name) and name.id == "kb":
-                            values.append(value)
-        for value in values:
-            found |= {
-                n.value for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            }
-    return found
 
 
 def test_every_kb_id_the_package_references_exists():
     referenced = set()
     for path in PACKAGE.glob("*.py"):
-        referenced |= _kb_literals(path.read_text(encoding="utf-8"))
+        referenced |= kb_literals(path.read_text(encoding="utf-8"))
     missing = sorted(r for r in referenced if r not in load())
     assert len(referenced) > 25 and not missing, missing
 
