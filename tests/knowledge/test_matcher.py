@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from knowledge.base import DATA_DIR, KnowledgeBase
 from knowledge.matcher import MAX_TEXT, match, normalise_provider
+from tests.knowledge.test_bounce import bounded
 
 ENTRY = """
 [[entry]]
@@ -148,26 +147,6 @@ def test_pattern_beyond_the_text_bound_is_not_seen(kb):
     assert match(kb, diagnostic="x" * MAX_TEXT + " blocked") == []
 
 
-def _finishes(func, timeout: float = 60.0) -> bool:
-    """Run func in a thread; True when it returned within the (generous) timeout."""
-    done = threading.Event()
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            func()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=target, daemon=True).start()
-    finished = done.wait(timeout)
-    if errors:
-        raise errors[0]
-    return finished
-
-
 ADVERSARIAL = [
     "a" * 1_000_000,
     "550 " * 250_000,
@@ -187,8 +166,9 @@ ADVERSARIAL = [
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: repr(t[:12]))
 def test_hostile_long_text_finishes(text):
     kb = KnowledgeBase.from_dir(DATA_DIR)
-    assert _finishes(
-        lambda: match(kb, diagnostic=text, reply_code="550", enhanced_code="5.7.1", provider="google")
+    # bounded() fails the test when the call has not returned within the timeout.
+    bounded(
+        match, kb, diagnostic=text, reply_code="550", enhanced_code="5.7.1", provider="google", timeout=60.0
     )
 
 
@@ -202,4 +182,4 @@ def test_each_pattern_alone_finishes_on_hostile_text_at_the_bound():
                 for text in texts:
                     pattern.search(text)
 
-    assert _finishes(run_all, timeout=120.0)
+    bounded(run_all, timeout=120.0)  # fails the test when it has not finished by then
