@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -331,21 +331,27 @@ def report_message(
     )
 
 
-def _sections(text: str, limit: int = MAX_SECTION) -> list[SectionBlock]:
-    """Text split on line boundaries into sections of at most `limit` characters each."""
-    out: list[SectionBlock] = []
+def pack(lines: Iterable[str], limit: int) -> list[str]:
+    """Lines joined into as few texts of at most `limit` characters as keep each line whole (a line
+    longer than `limit` is clipped to it)."""
+    out: list[str] = []
     chunk: list[str] = []
     size = 0
-    for line in text.split("\n"):
+    for line in lines:
         line = clip(line, limit)
         if chunk and size + len(line) + 1 > limit:
-            out.append(mrkdwn("\n".join(chunk), limit))
+            out.append("\n".join(chunk))
             chunk, size = [], 0
         chunk.append(line)
         size += len(line) + 1
     if chunk:
-        out.append(mrkdwn("\n".join(chunk), limit))
+        out.append("\n".join(chunk))
     return out
+
+
+def _sections(text: str, limit: int = MAX_SECTION) -> list[SectionBlock]:
+    """Text split on line boundaries into sections of at most `limit` characters each."""
+    return [mrkdwn(chunk, limit) for chunk in pack(text.split("\n"), limit)]
 
 
 # --- diagnoses ------------------------------------------------------------------------------------

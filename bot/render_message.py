@@ -28,6 +28,7 @@ from bot.render_blocks import (
     fit,
     header,
     mrkdwn,
+    pack,
     report_message,
 )
 from bot.slack_text import escape
@@ -72,23 +73,6 @@ def _line(finding: Finding, kb: KnowledgeBase, *, checklist: bool) -> str:
     return line
 
 
-def _sections(lines: list[str]) -> list[Block]:
-    """Lines packed into sections of at most MAX_SECTION characters, never splitting a line."""
-    out: list[Block] = []
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        line = clip(line, MAX_SECTION)
-        if chunk and size + len(line) + 1 > MAX_SECTION:
-            out.append(mrkdwn("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        out.append(mrkdwn("\n".join(chunk)))
-    return out
-
-
 def _path(answer: AnalysisAnswer) -> str:
     a = answer.analysis
     parts = [f"*{escape(answer.name)}*"]
@@ -131,7 +115,8 @@ def analysis_message(answer: AnalysisAnswer, kb: KnowledgeBase, *, keep: Keep | 
         checklist = check == "bulk-requirements"
         lines = [f"*{escape(TITLES.get(check, check.upper()))}*"]
         lines += [_line(f, kb, checklist=checklist) for f in group]
-        body.extend(_sections(lines))
+        # A finding and its first step are one "line": they stay in the same section.
+        body.extend(mrkdwn(chunk) for chunk in pack(lines, MAX_SECTION))
     body.append(context(f"message analysis · {a.elapsed_ms} ms · {a.queries} DNS queries"))
     buttons = []
     if answer.compare_value is not None:

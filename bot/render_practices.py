@@ -17,6 +17,7 @@ from bot.render_blocks import (
     clip,
     context,
     mrkdwn,
+    pack,
 )
 from bot.render_blocks import header as header_block
 from bot.slack_text import code_block
@@ -24,27 +25,11 @@ from bot.slack_text import code_block
 CHUNK = 2800  # characters of text per code block, leaving room for the fence and escaping
 
 
-def _chunks(text: str) -> list[str]:
-    out: list[str] = []
-    lines: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        line = clip(line, CHUNK)
-        if lines and size + len(line) + 1 > CHUNK:
-            out.append("\n".join(lines))
-            lines, size = [], 0
-        lines.append(line)
-        size += len(line) + 1
-    if lines:
-        out.append("\n".join(lines))
-    return out
-
-
 def practice_message(answer: PracticeAnswer, *, keep: Keep | None = None) -> Message:
     blocks: list[Block] = [header_block(answer.title)]
     used = 0
     shortened = False
-    for chunk in _chunks(answer.text):
+    for chunk in pack(answer.text.split("\n"), CHUNK):
         block = mrkdwn(code_block(chunk))
         size = len(chunk)
         if len(blocks) >= MAX_BLOCKS - 3 or used + size > MAX_MESSAGE_TEXT - 1000:

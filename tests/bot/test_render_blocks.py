@@ -92,6 +92,13 @@ def test_clip_never_splits_an_entity():
     assert rb.clip("short", 10) == "short"
 
 
+def test_pack_keeps_lines_whole_and_each_text_within_the_limit():
+    lines = ["a" * 4, "b" * 4, "c\nc", "d" * 30]
+    assert rb.pack(lines, 10) == ["aaaa\nbbbb", "c\nc", "ddddddddd…"]
+    assert all(len(chunk) <= 10 for chunk in rb.pack(lines, 10))
+    assert rb.pack([], 10) == []
+
+
 def test_help_lists_every_subcommand_with_an_example():
     message = rb.render(HelpAnswer(parse("zzz"), "`zzz` is not a sub-command"), load())
     text = json.dumps(message.payload())
