@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from slack_sdk.models.blocks import Block
 
 from bot.render_blocks import (
@@ -16,19 +14,17 @@ from bot.render_blocks import (
     header,
     mrkdwn,
 )
-from bot.slack_text import escape
+from bot.slack_text import CHANNEL_ID, escape
 from bot.watch_answers import WatchAnswer, watch_line
-
-_CHANNEL_ID = re.compile(r"\b([CG][A-Z0-9]{6,})\b")
 
 
 def _linked(text: str) -> str:
     """Escaped text with channel ids (C0123ABCD) as Slack channel links."""
-    return _CHANNEL_ID.sub(r"<#\1>", escape(text))
+    return CHANNEL_ID.sub(r"<#\1>", escape(text))
 
 
 def watch_message(answer: WatchAnswer) -> Message:
-    blocks: list[Block] = [header(clip(answer.title, 150))]
+    blocks: list[Block] = [header(answer.title)]  # header() clips to 150
     lines = list(answer.lines)
     if answer.request.sub == "watches":
         lines += [watch_line(w) for w in answer.watches]
