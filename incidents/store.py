@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sized
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -547,18 +547,15 @@ class Store:
     def get_many(self, ids: list[int]) -> dict[int, Incident]:
         if not ids:
             return {}
-        marks = ", ".join("?" for _ in ids)
-        return {
-            row["id"]: _incident(row)
-            for row in self._rows(f"SELECT * FROM incidents WHERE id IN ({marks})", [int(i) for i in ids])
-        }
+        rows = self._rows(f"SELECT * FROM incidents WHERE id IN ({_marks(ids)})", [int(i) for i in ids])
+        return {row["id"]: _incident(row) for row in rows}
 
     def list(self, status: str = "active", *, workspace: str | None = None) -> list[Incident]:
         """Incidents by filter (open|investigating|resolved|active|all), the most recently seen first."""
         if status not in FILTERS:
             raise InvalidStatus(f"unknown status {status!r} (use {', '.join(FILTERS)})")
         statuses = {"active": ACTIVE, "all": STATUSES}.get(status, (status,))
-        sql = f"SELECT * FROM incidents WHERE status IN ({', '.join('?' for _ in statuses)})"
+        sql = f"SELECT * FROM incidents WHERE status IN ({_marks(statuses)})"
         params: list[Any] = list(statuses)
         if workspace is not None:
             sql += " AND workspace = ?"
@@ -635,7 +632,7 @@ class Store:
         sql = "SELECT * FROM events WHERE at >= ? AND at <= ?"
         params: list[Any] = [to_text(start), to_text(end)]
         if kinds:
-            sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            sql += f" AND kind IN ({_marks(kinds)})"
             params += list(kinds)
         return [_event(r) for r in self._rows(sql + " ORDER BY at, id", params)]
 
@@ -854,10 +851,10 @@ class Store:
             sql += " AND next_run_at <= ?"
             params.append(to_text(now))
         if ids is not None:
-            sql += f" AND id IN ({', '.join('?' for _ in ids) or 'NULL'})"
+            sql += f" AND id IN ({_marks(ids)})"
             params += [int(i) for i in ids]
         if exclude:
-            sql += f" AND id NOT IN ({', '.join('?' for _ in exclude)})"
+            sql += f" AND id NOT IN ({_marks(exclude)})"
             params += [int(i) for i in exclude]
         sql += " ORDER BY next_run_at, id"
         if limit is not None:
@@ -961,10 +958,10 @@ class Store:
     def link_watch_alerts(self, alert_ids: list[int], incident_id: int) -> None:
         if not alert_ids:
             return
-        marks = ", ".join("?" for _ in alert_ids)
         with self._write() as db:
             db.execute(
-                f"UPDATE watch_alerts SET incident_id = ? WHERE id IN ({marks})", [incident_id, *alert_ids]
+                f"UPDATE watch_alerts SET incident_id = ? WHERE id IN ({_marks(alert_ids)})",
+                [incident_id, *alert_ids],
             )
 
     def mark_watch_alerts(
@@ -973,12 +970,11 @@ class Store:
         """Record where alerts were posted (the message ts), or why they were not."""
         if not alert_ids:
             return
-        marks = ", ".join("?" for _ in alert_ids)
         posted = to_text(self.now()) if error is None else None
         with self._write() as db:
             db.execute(
                 f"UPDATE watch_alerts SET channel = ?, posted_at = ?, message_ts = ?, error = ?"
-                f" WHERE id IN ({marks})",
+                f" WHERE id IN ({_marks(alert_ids)})",
                 [channel, posted, ts, error, *alert_ids],
             )
 
@@ -986,8 +982,8 @@ class Store:
         """Runs of these watches, oldest first (the newest `limit` of them)."""
         if not watch_ids:
             return []
-        marks = ", ".join("?" for _ in watch_ids)
-        sql = f"SELECT * FROM watch_runs WHERE watch_id IN ({marks}) ORDER BY ran_at DESC, id DESC"
+        sql = f"SELECT * FROM watch_runs WHERE watch_id IN ({_marks(watch_ids)})"
+        sql += " ORDER BY ran_at DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         rows = self._rows(sql, [int(i) for i in watch_ids])
@@ -1010,7 +1006,7 @@ class Store:
         )
         params: list[Any] = []
         if watch_ids is not None:
-            sql += f" AND a.watch_id IN ({', '.join('?' for _ in watch_ids) or 'NULL'})"
+            sql += f" AND a.watch_id IN ({_marks(watch_ids)})"
             params += [int(i) for i in watch_ids]
         if start is not None:
             sql += " AND a.at >= ?"
@@ -1170,10 +1166,10 @@ class Store:
         with self._write() as db:
             ip = None
             if ips:
-                marks = ", ".join("?" for _ in ips)
                 found = next(
                     db.query(
-                        f"SELECT ip FROM warmup_plans WHERE status = 'active' AND ip IN ({marks}) LIMIT 1",
+                        "SELECT ip FROM warmup_plans WHERE status = 'active'"
+                        f" AND ip IN ({_marks(ips)}) LIMIT 1",
                         list(ips),
                     ),
                     None,
@@ -1264,6 +1260,11 @@ class Store:
             cursor = db.execute("DELETE FROM suppressions WHERE last_bounce < ?", [cutoff])
             db.execute("DELETE FROM diagnosed_bounces WHERE at < ?", [cutoff])
             return cursor.rowcount
+
+
+def _marks(values: Sized) -> str:
+    """The placeholders of an `IN (...)` for these values: one ? each, or NULL (matching nothing) for none."""
+    return ", ".join("?" * len(values)) or "NULL"
 
 
 def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
