@@ -95,7 +95,7 @@ class Console:
             command = _as_command(stripped)
             if command is not None:
                 request = slash.parse(command)
-                if request.sub in ("diagnose", "analyze") and request.problem:
+                if request.sub in slash.PASTED and request.problem:
                     text = await self._read_until_dot("bounce" if request.sub == "diagnose" else "message")
                     request = slash.parse(f"{request.sub}\n" + text) if text.strip() else request
                 await self._answer(request)

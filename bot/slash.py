@@ -83,6 +83,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
 NAMES = tuple(s.name for s in SUBCOMMANDS)
 PRIVATE_WORDS = {"private", "--private"}
 PUBLIC_WORDS = {"public", "--public"}
+# Sub-commands taking pasted text (everything after the word, as typed), and what is to be pasted.
+PASTED = {"diagnose": "bounce", "analyze": "raw message"}
 # The checks each narrow sub-command runs (ids from checks.runner.REGISTRY).
 ONLY = {"spf": ("spf",), "dkim": ("dkim",), "dmarc": ("dmarc",)}
 
@@ -134,14 +136,10 @@ def parse(text: str) -> Request:
     if not text:
         return Request("help", private=private)
     sub = first.lower()
-    if sub == "diagnose":
+    if sub in PASTED:
         if not rest.strip():
-            return Request("diagnose", private=private, problem="paste the bounce after `diagnose`")
-        return Request("diagnose", text=rest, private=private)
-    if sub == "analyze":
-        if not rest.strip():
-            return Request("analyze", private=private, problem="paste the raw message after `analyze`")
-        return Request("analyze", text=rest, private=private)
+            return Request(sub, private=private, problem=f"paste the {PASTED[sub]} after `{sub}`")
+        return Request(sub, text=rest, private=private)
     if sub not in NAMES:
         hint = f"`{first}` is not a sub-command"
         try:
