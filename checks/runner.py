@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.settings import Settings
@@ -53,6 +54,16 @@ def make_resolver(settings: Settings, *, concurrent: bool = True) -> Resolver:
     return Resolver(settings.dns_nameservers, settings.dns_timeout, concurrent=concurrent)
 
 
+async def finished_by(tasks: Iterable[asyncio.Future], deadline: float) -> set[asyncio.Future]:
+    """Wait for the tasks up to `deadline` seconds; cancel the rest and let them unwind; the finished ones."""
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    return done
+
+
 async def run_checks(
     target: Target,
     settings: Settings,
@@ -75,11 +86,7 @@ async def run_checks(
     ctx = Context(target, resolver, settings, ip=ip, selectors=tuple(selectors), http=http, limiter=limiter)
     names = list(only or (DOMAIN_CHECKS if target.kind == "domain" else IP_CHECKS))
     tasks = {name: asyncio.create_task(_run_one(name, ctx), name=f"check:{name}") for name in names}
-    done, pending = await asyncio.wait(tasks.values(), timeout=settings.check_deadline)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
+    done = await finished_by(tasks.values(), settings.check_deadline)
     findings: list[Finding] = []
     for name, task in tasks.items():
         if task in done:

@@ -22,6 +22,7 @@ from checks.message.parse import Address, Message, envelope_address, from_addres
 from checks.message.path import Path, Recorded, choose, parse_received
 from checks.model import Finding, Report, Status, clean, worst_first
 from checks.rdns import Chain, Role, judge, ptr_chain
+from checks.runner import finished_by
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +217,7 @@ async def _gather(
     if ip is not None:
         jobs["rdns"] = ptr_chain(dns, ip)
     tasks = {name: asyncio.ensure_future(job) for name, job in jobs.items()}
-    done, pending = await asyncio.wait(tasks.values(), timeout=settings.check_deadline)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
+    done = await finished_by(tasks.values(), settings.check_deadline)
     for name, task in tasks.items():
         if task not in done:
             parts.unfinished.append(name)
