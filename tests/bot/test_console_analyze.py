@@ -3,22 +3,16 @@
 
 from __future__ import annotations
 
-import base64
-
-import nacl.signing
 import pytest
 
 from tests.checks.message.conftest import DOMAIN, IP, Key, message, publish, sign
 from tests.conftest import run_cli
-from tests.handlers.test_messages import MARKETING, forwarded_bounce
+from tests.handlers.test_messages import MARKETING, ed25519_key, forwarded_bounce
 
 
 @pytest.fixture(scope="module")
 def key() -> Key:
-    seed = nacl.signing.SigningKey.generate()
-    return Key(
-        base64.b64encode(bytes(seed)), base64.b64encode(bytes(seed.verify_key)).decode(), "ed25519", 256
-    )
+    return ed25519_key()
 
 
 def paste(raw: bytes) -> str:

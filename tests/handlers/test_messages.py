@@ -53,12 +53,17 @@ def forwarded_bounce() -> bytes:
     )
 
 
-@pytest.fixture(scope="module")
-def key() -> Key:
+def ed25519_key() -> Key:
+    """A fresh Ed25519 DKIM key for the messages a test signs."""
     seed = nacl.signing.SigningKey.generate()
     return Key(
         base64.b64encode(bytes(seed)), base64.b64encode(bytes(seed.verify_key)).decode(), "ed25519", 256
     )
+
+
+@pytest.fixture(scope="module")
+def key() -> Key:
+    return ed25519_key()
 
 
 def as_slack_text(raw: bytes) -> str:
