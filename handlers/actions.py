@@ -31,6 +31,7 @@ from handlers.reply import (
     attach_full_text,
     post_in_thread,
     post_or_respond,
+    tell_privately,
 )
 from handlers.threads import download
 
@@ -205,7 +206,7 @@ async def analyze_as_message(action, body, client, respond, services) -> None:
         pasted, name = True, ""
         gone = "I no longer hold that text (pastes are kept in memory for a day): paste it again."
     if not data:
-        await respond(replace_original=False, response_type="ephemeral", **problem_message(gone).payload())
+        await tell_privately(respond, gone)
         return
     thread = (channel, root) if channel and root else None
     message = await analysis_message(data, services, pasted=pasted, name=name, thread=thread)
@@ -217,8 +218,7 @@ async def compare_messages(action, body, client, respond, services) -> None:
     channel, root, ephemeral = where(body)
     answer = message_answers.compare_kept(action.get("value") or "", services)
     if isinstance(answer, slash.ProblemAnswer):
-        payload = problem_message(answer.problem).payload()
-        await respond(replace_original=False, response_type="ephemeral", **payload)
+        await tell_privately(respond, answer.problem)
         return
     message = await services.run(_render(answer, services))
     await post_or_respond(client, respond, channel, root, message, private=ephemeral)

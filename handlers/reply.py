@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import message_answers, slash, triage
-from bot.render_blocks import Message, diagnoses_message, render
+from bot.render_blocks import Message, diagnoses_message, problem_message, render
 from bot.render_message import offer_analysis
 from bot.triage import Route, is_bounce
 
@@ -106,6 +106,11 @@ async def post_or_respond(
         **message.payload(),
     )
     return None
+
+
+async def tell_privately(respond, problem: str) -> None:
+    """One line that only the person who acted sees, added beside the message they acted on."""
+    await respond(response_type="ephemeral", replace_original=False, **problem_message(problem).payload())
 
 
 # --- what a Slack message carries: bounces to diagnose, raw messages to analyse ----------------------

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from bot import triage
 from bot.ids import CallbackId
-from bot.render_blocks import problem_message
 from handlers.errors import later
-from handlers.reply import post_or_respond, triage_messages
+from handlers.reply import post_or_respond, tell_privately, triage_messages
 from handlers.threads import read_pieces
 
 NOTHING = {
@@ -38,7 +37,7 @@ async def answer(shortcut, client, context, respond, services) -> None:
     answers = await triage_messages(pieces, services, thread=(channel, root), analyse_all=analyse_all)
     if not answers:
         line = NOTHING[CallbackId.ANALYZE_MESSAGE if analyse_all else CallbackId.DIAGNOSE_BOUNCE]
-        await respond(response_type="ephemeral", replace_original=False, **problem_message(line).payload())
+        await tell_privately(respond, line)
         return
     for reply in answers:
         await post_or_respond(
