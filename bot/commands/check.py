@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         print(render_report(report))
-    if getattr(args, "log", False):
+    if args.log:
         try:
             logged = log_report(settings, report.to_dict(), target.value)
         except StoreError as exc:

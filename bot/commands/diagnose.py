@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for d in item.diagnoses:
                 d.checks = [reports[key].to_dict() for key in _plan(d) if key in reports]
 
-    if getattr(args, "log", False) and not _log(inputs, settings):
+    if args.log and not _log(inputs, settings):
         return 2
     for item in inputs:
         for d in item.diagnoses:
