@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.settings import Settings
 from checks.dns import Resolver
 from checks.runner import make_resolver
+from incidents.store import StoreError
 from knowledge.base import KnowledgeBase, load
 
 if TYPE_CHECKING:
@@ -150,10 +151,25 @@ class Services:
         return make_resolver(self.settings)
 
     async def diagnose(self, text: str) -> list[Any]:
-        """Diagnoses of pasted text; parsing is CPU work on up to MAX_INPUT_BYTES, so it runs in a thread."""
-        from knowledge.diagnose import diagnose
+        """Diagnoses of pasted text; parsing is CPU work on up to MAX_INPUT_BYTES, so it runs in a thread.
 
-        return await asyncio.to_thread(diagnose, text, kb=self.kb, max_bytes=self.settings.max_input_bytes)
+        Every hard bounce diagnosed (and repeated soft ones) feeds the suppression list and the warm-up
+        rates, as the sender-practices guidance asks; SUPPRESSIONS=off keeps addresses out of it.
+        """
+        return await asyncio.to_thread(self._diagnose, text)
+
+    def _diagnose(self, text: str) -> list[Any]:
+        from knowledge.diagnose import diagnose
+        from practices.suppressions import Policy, record_diagnoses
+
+        diagnoses = diagnose(text, kb=self.kb, max_bytes=self.settings.max_input_bytes)
+        if self.store is not None:
+            try:
+                record_diagnoses(self.store, diagnoses, policy=Policy.from_settings(self.settings))
+            except StoreError:
+                # The answer matters more than the bookkeeping: the user still gets the diagnosis.
+                log.exception("could not record diagnosed bounces in the suppression list")
+        return diagnoses
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run core work (checks, parsing, rendering) away from the loop that acks Slack."""

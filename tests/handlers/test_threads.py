@@ -181,3 +181,29 @@ async def test_dedup_survives_a_restart(running, tmp_path):
         await other.close()
         await runner.cleanup()
         services.close()
+
+
+USER_UNKNOWN = (
+    "&lt;<mailto:gone.away@example.org|gone.away@example.org>&gt;: host "
+    "<http://mx.example.org|mx.example.org>[81.2.69.160] said: 550 5.1.1 &lt;gone.away@example.org&gt;: "
+    "Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)"
+)
+
+
+async def test_a_hard_bounce_diagnosed_in_slack_feeds_the_suppression_list(running):
+    event = running.sender.message(USER_UNKNOWN, channel=TRIAGE, ts="1700000009.000100")
+    await running.sender.event(event)
+    (post,) = await running.slack.wait_for("chat.postMessage")
+    assert "userunknown" in post.all_text()
+    rows = running.services.store.suppressions(None)
+    assert [r["address"] for r in rows] == ["gone.away@example.org"]
+    assert rows[0]["reason"] == "userunknown"
+
+
+async def test_suppressions_off_keeps_addresses_out(running):
+    from dataclasses import replace
+
+    running.services.settings = replace(running.services.settings, suppressions=False)
+    await running.sender.event(running.sender.message(USER_UNKNOWN, channel=TRIAGE, ts="1700000010.000100"))
+    await running.slack.wait_for("chat.postMessage")
+    assert running.services.store.suppressions(None) == []
