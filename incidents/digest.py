@@ -315,6 +315,9 @@ def render_text(digest: Digest) -> str:
 # -- posting ------------------------------------------------------------------------------------------
 
 
+FALLBACK_TEXT_LIMIT = 3000
+
+
 async def post_digest(
     store: Store,
     client: Any,
@@ -341,12 +344,19 @@ async def post_digest(
             since = await asyncio.to_thread(store.last_digest_at, channel) or now - timedelta(days=1)
         digest = await asyncio.to_thread(build_digest, store, now=now, since=since, tz=zone)
         blocks = render_blocks(digest) if render_blocks else None
-        response = await client.chat_postMessage(channel=channel, text=render_text(digest), blocks=blocks)
-    except BaseException:
+        text = render_text(digest)
+        if blocks and len(text) > FALLBACK_TEXT_LIMIT:
+            # With blocks, `text` is only the notification and screen-reader fallback.
+            text = text[: FALLBACK_TEXT_LIMIT - 1].rstrip() + "…"
+        response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except Exception:
+        # Slack refused or could not be reached: nothing was posted, so the day is free again.
         await asyncio.to_thread(store.release_digest, channel, day)
         raise
+    # Cancelled mid-post (a shutdown), the claim is kept: whether Slack took the post is unknown, and an
+    # unrecorded claim is taken over after ten minutes, so the digest is delayed, never lost.
     ts = _ts(response)
-    await asyncio.to_thread(store.mark_digest_posted, channel, day, ts)
+    await asyncio.shield(asyncio.to_thread(store.mark_digest_posted, channel, day, ts))
     # The daily run is also when old bounce text is dropped.
     await asyncio.to_thread(store.purge)
     return ts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -174,6 +175,40 @@ async def test_a_failed_post_releases_the_claim(week):
     client = Recorder()
     assert await post_digest(week, client, "C1") is not None  # at once, no 10-minute wait
     assert len(client.calls) == 1
+
+
+class Hanging(Recorder):
+    """A post that never returns: the process is shut down while Slack may or may not have it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posting = asyncio.Event()
+
+    async def chat_postMessage(self, **kwargs):
+        self.calls.append(kwargs)
+        self.posting.set()
+        await asyncio.sleep(3600)
+
+
+async def test_a_post_cancelled_midway_keeps_the_claim(week, clock):
+    hanging = Hanging()
+    task = asyncio.ensure_future(post_digest(week, hanging, "C1"))
+    await hanging.posting.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    client = Recorder()
+    assert await post_digest(week, client, "C1") is None, "the day stays claimed: no second post at once"
+    clock.now += timedelta(minutes=11)
+    assert await post_digest(week, client, "C1") is not None, "an unrecorded claim is taken over later"
+
+
+async def test_the_fallback_text_beside_blocks_is_bounded(week):
+    client = Recorder()
+    for n in range(300):
+        week.record(observation(receiver="google", reason="blocked", subject=f"host{n}.shop.example"))
+    await post_digest(week, client, "C1", render_blocks=lambda d: [{"type": "section"}])
+    assert len(client.calls[0]["text"]) <= 3000 and client.calls[0]["text"].endswith("…")
 
 
 def test_a_stale_claim_is_taken_over(db_path, clock):
