@@ -268,7 +268,9 @@ class Block:
         return "\n".join(ln for ln in self.lines if ln.strip())
 
 
-_BARE_REST = re.compile(r"^[\s:;,.<>\"']*(?:on \w|\[|\(|$)", re.I)
+# What may follow an address on a recipient line of its own. "(in reply to ... command)" is not one of
+# them: it ends a wrapped Postfix reply whose last word happened to be the address.
+_BARE_REST = re.compile(r"^[\s:;,.<>\"']*(?:on \w|\[|\((?!in reply to )|$)", re.I)
 _SUMMARY_LINE = re.compile(r"^\s*(?:to|from|cc|bcc|reply-to|return-path|sender|subject|date|sent)\s*:", re.I)
 # An address token with its brackets. It can only start at a token boundary and every run is bounded,
 # so a long unbroken word costs one attempt, not one per character.

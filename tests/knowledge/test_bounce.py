@@ -224,6 +224,20 @@ def test_mimecast_line_does_not_take_the_sender_for_the_recipient():
     assert r.recipient is None
 
 
+def test_wrapped_postfix_reply_ending_in_the_recipient_is_one_result():
+    # Postfix wraps the quoted reply; here its last word is the recipient, followed by "(in reply to ...)".
+    text = (
+        "<ana@example.jp>: host mx1.mail.example-cloud.net[89.160.20.112] said: 550 5.7.0\n"
+        "   Blocked - see\n"
+        "   https://ipcheck.proofpoint.com/?ip=81.2.69.160:\n"
+        "   ana@example.jp (in reply to RCPT TO command)"
+    )
+    r = only(parse(text))
+    assert r.recipient == "ana@example.jp"
+    assert (r.reply_code, r.enhanced_code, r.reason) == ("550", "5.7.0", "blocked")
+    assert "81.2.69.160" in r.ips
+
+
 @pytest.mark.parametrize(
     ("line", "reason", "hard"),
     [
@@ -249,6 +263,10 @@ def test_mimecast_line_does_not_take_the_sender_for_the_recipient():
         ("556 5.1.10 Recipient address has null MX", "notaccept", True),
         ("421 4.3.2 Too many connections, try again later", "toomanyconn", False),
         ("552 5.3.4 Message size exceeds fixed maximum message size", "mesgtoobig", False),
+        ("550 5.7.1 Refused: IP 89.160.20.112 blocked by Example Threat List (EXL_042)", "blocked", False),
+        ("550 5.3.2 not accepting mail: 81.2.69.160 is listed on Cloudmark CSI-Global", "blocked", False),
+        ("550 5.7.60 SMTP; Client does not have permissions to send as this sender", "rejected", False),
+        ("550 Rejected by header based Anti-Spoofing policy: ana@example.jp", "policyviolation", False),
         (
             "451 4.7.650 The mail server [81.2.69.160] has been temporarily rate limited due to IP "
             "reputation.",
