@@ -120,7 +120,8 @@ _TEXT_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"protection\.outlook\.com|prod\.outlook\.com|postmaster\.live\.com|sender\.office\.com|"
-            r"go\.microsoft\.com|\(as\d{6,}\)|outlook\.com|hotmail\.com|\(s3\d{3}\)|resolver\.adr\.recip|"
+            r"go\.microsoft\.com|\(as\d{6,}\)|\bas\(\d{4,}\)|outlook\.com|hotmail\.com|\(a?s3\d{3}\)|"
+            r"part of their network is on our block list|resolver\.adr\.recip|"
             r"\b(?:rp|sc|dy|ou)-00\d \(",
             "microsoft",
         ),
@@ -129,7 +130,7 @@ _TEXT_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # so the link alone does not make Google the receiver.
         (r"- gsmtp\b|gmail requires|gmail-smtp-in", "google"),
         (r"yahoo\.com|yahoodns|yahooinc|verizonmedia|\[tss\d\d\]|\[ts0\d\]|\[bl2\d\]|\[ph0\d\]", "yahoo"),
-        (r"mimecast", "mimecast"),
+        (r"mimecast|header based anti-spoofing", "mimecast"),
         (r"barracuda", "barracuda"),
         (r"sending mta's poor reputation|senderbase|talosintelligence|ironport", "cisco"),
         (r"icloud|support\.apple\.com|\[cs0\d\]|\[hm0\d\]|\[hme\d\]", "apple"),

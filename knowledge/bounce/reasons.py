@@ -314,6 +314,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         r"is not a registered gateway user",
         r"mail from not owned by user",
         r"email address is not verified",
+        r"permissions? to send as this sender|not (?:allowed|authorized|permitted) to send as",
         r"mx records for .{0,80} (?:do not|don't) exist",
         r"returned mail not accepted here",
         r"recursive cname records",
@@ -396,7 +397,7 @@ WORDS: dict[str, re.Pattern[str]] = {
     ),
     "blocked": _rx(
         r"blocked using|blocked by (?:rbl|dnsbl|spamhaus)|"
-        r"listed (?:in|on|at|by) .{0,80}(?:rbl|dnsbl|spamhaus|"
+        r"listed (?:in|on|at|by) .{0,80}(?:rbl|dnsbl|spamhaus|cloudmark|"
         r"blocklist|blacklist|block list|black list)",
         r"(?:ip|client|host|network|sender ip).{0,60}(?:blacklisted|blocklisted|block list|black list|"
         r"is blocked|was blocked|has been blocked|banned)",
@@ -435,7 +436,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         r"\brejected\b.{0,30}\bip\b|\bip\b.{0,30}\brejected\b",
         r"daily relay quota",
         r"your access ip .{0,40} rejected",
-        r"blocked by .{0,40}(?:filter|policy)|has been blocked",
+        r"blocked by .{0,40}(?:filter|policy|threat list|block ?list|black ?list)|has been blocked",
         r"^\d{3} blocked|said: 550 blocked",
     ),
     "virusdetected": _rx(
@@ -458,6 +459,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         r"allowable number of posts",
         r"messages with multiple addresses",
         r"\[ph01\]|policy reasons",
+        r"anti-spoofing policy",
     ),
     "systemerror": _rx(
         r"loop (?:broken|was found|detected)|mail loop|loops back to myself|forwarding loop",
