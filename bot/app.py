@@ -2,7 +2,8 @@
 
 Nothing here runs at import time: `build_app(settings, services)` creates the Web API client and
 the app, installs two middlewares (services into every request's context; one delivery per Slack
-event id) and registers each handlers/ module. `web_app(...)` wraps it for aiohttp with `/healthz`.
+event id) and registers each handlers/ module. `web_app(...)` wraps it for aiohttp with `/healthz`,
+behind a gatekeeper that answers unsigned (401) and malformed (400) requests before bolt reads them.
 
 A request's life: bolt verifies it, the listener acks (a slash command's "Checking…" is the ack's
 body) and returns; what is left (checks, diagnosis, posting) runs as a tracked background task, its
@@ -13,12 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
+import hmac
 import importlib
+import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -46,6 +52,8 @@ HANDLERS = (
     "handlers.home",
 )
 EVENTS_PATH = "/slack/events"
+MAX_AGE = 5 * 60  # seconds a signed request stays valid: Slack's replay window
+_FORM = "application/x-www-form-urlencoded"
 RATE_LIMIT_RETRIES = 3
 
 
@@ -174,12 +182,87 @@ def _once_per_event(services: Services) -> Callable[..., Awaitable[BoltResponse 
 def web_app(app: AsyncApp, services: Services) -> web.Application:
     """The aiohttp application: Slack's requests at /slack/events, a health check at /healthz."""
     application = app.web_app(path=EVENTS_PATH)
+    application.middlewares.append(_gatekeeper(services.settings.slack_signing_secret or ""))
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "store": services.store is not None})
 
     application.router.add_get("/healthz", healthz)
     return application
+
+
+def _gatekeeper(secret: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """What reaches bolt at /slack/events is signed and parses: bolt reads the body before it checks
+    the signature and indexes into it without guards, so junk (unsigned or not), a non-numeric
+    timestamp or a payload of the wrong shape would otherwise be a 500 with a trace in the log."""
+
+    @web.middleware
+    async def gatekeeper(request: web.Request, handler) -> web.StreamResponse:
+        if request.path != EVENTS_PATH or request.method != "POST":
+            return await handler(request)
+        raw = await request.read()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not _signed(secret, raw, timestamp, signature):
+            return web.json_response({"error": "invalid request"}, status=401)
+        problem = _malformed(raw, request.content_type)
+        if problem:
+            log.warning("signed request refused: %s", problem)
+            return web.json_response({"error": problem}, status=400)
+        try:
+            return await handler(request)
+        except Exception as exc:  # bolt's own parsing of a signed body Slack would never send
+            log.warning("signed request refused: bolt could not read it (%s: %s)", type(exc).__name__, exc)
+            return web.json_response({"error": "malformed request"}, status=400)
+
+    return gatekeeper
+
+
+def _signed(secret: str, raw: bytes, timestamp: str, signature: str) -> bool:
+    """Slack's v0 signature over the raw bytes (slack_sdk's verifier decodes them first and raises on
+    a body that is not UTF-8, or on a timestamp that is not a number), at most five minutes old."""
+    if not timestamp.isascii() or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_AGE:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + raw
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def _malformed(raw: bytes, content_type: str) -> str | None:
+    """Why a signed body is not one Slack sends (JSON object, or a form whose payload is one), or None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    if content_type == "application/json" or (content_type != _FORM and text.lstrip().startswith("{")):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return "body is not JSON"
+        if not isinstance(body, dict):
+            return "body is not a JSON object"
+        if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
+            return "event_callback without an event"
+        return None
+    if content_type != _FORM:
+        return f"unexpected content type {content_type or '(none)'}"
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" not in form:
+        return None
+    try:
+        payload = json.loads(form["payload"])
+    except ValueError:
+        return "payload is not JSON"
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return "payload is not a JSON object with a type"
+    actions = payload.get("actions")
+    if payload["type"] == "block_actions" and not (
+        isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)
+    ):
+        return "block_actions without actions"
+    if payload["type"].startswith("view_") and not isinstance(payload.get("view"), dict):
+        return f"{payload['type']} without a view"
+    return None
 
 
 def start_digest(app: AsyncApp, services: Services, settings: Settings) -> asyncio.Task | None:

@@ -39,7 +39,9 @@ async def on_message(event, body, client, context, services) -> None:
 
 async def mention(event, client, context, services) -> None:
     """Follow the thread from now on; answer the mention itself when it carries a bounce or a message."""
-    channel, root = event["channel"], triage.thread_root(event)
+    channel, root = event.get("channel"), triage.thread_root(event)
+    if not channel:  # not a mention Slack sends; nowhere to answer
+        return
     if services.store is not None:
         await asyncio.to_thread(services.store.remember_thread, channel, root)
     if event.get("bot_id") and channel not in services.settings.triage_channels:
