@@ -191,6 +191,7 @@ class Resolver:
         # the next one (and a lost UDP packet is retried) within DNS_TIMEOUT.
         self._resolver.timeout = max(0.2, timeout / max(2, len(nameservers) + 1))
         self.timeout = timeout
+        self._plain: dns.asyncresolver.Resolver | None = None
         self._cache: dict[tuple[str, str], asyncio.Future[Result]] = {}
         self._serial = None if concurrent else asyncio.Semaphore(1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -249,9 +250,17 @@ class Resolver:
         except (dns.exception.DNSException, ValueError) as exc:
             return _Sent(Result(name, rdtype, Outcome.ERROR, detail=f"invalid name: {exc}"))
         try:
-            answer = await self._resolver.resolve(
-                qname, rdtype, lifetime=self.timeout, raise_on_no_answer=False, search=False
-            )
+            try:
+                answer = await self._resolver.resolve(
+                    qname, rdtype, lifetime=self.timeout, raise_on_no_answer=False, search=False
+                )
+            except dns.resolver.NoNameservers as exc:
+                if not _formerr(exc):
+                    raise
+                # An old server that does not speak EDNS answers FORMERR (RFC 6891 §7): ask it plainly.
+                answer = await self._without_edns().resolve(
+                    qname, rdtype, lifetime=self.timeout, raise_on_no_answer=False, search=False
+                )
         except dns.resolver.NXDOMAIN as exc:
             # The name may be an alias whose target does not exist: keep the chain to say so.
             response = exc.kwargs.get("responses", {}).get(qname)
@@ -273,6 +282,16 @@ class Resolver:
             return _Sent(Result(name, rdtype, Outcome.NODATA, cnames=cnames), dangling)
         values = _values(rdtype, answer.rrset)
         return _Sent(Result(name, rdtype, Outcome.OK, values, cnames=cnames, ttl=answer.rrset.ttl))
+
+    def _without_edns(self) -> dns.asyncresolver.Resolver:
+        if self._plain is None:
+            plain = dns.asyncresolver.Resolver(configure=False)
+            plain.nameservers = list(self._resolver.nameservers)
+            plain.timeout = self._resolver.timeout
+            plain.cache = None
+            plain.use_edns(-1)
+            self._plain = plain
+        return self._plain
 
     def blocking_query(self, name: str, rdtype: str, timeout: float | None = None) -> Result:
         """For synchronous libraries in a worker thread: the same cached lookup, run on the event loop."""
@@ -299,6 +318,15 @@ def _addresses(host: str) -> list[str]:
     except OSError:
         return []
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _formerr(exc: dns.resolver.NoNameservers) -> bool:
+    return any(
+        isinstance(error, tuple)
+        and isinstance(error[-1], dns.message.Message)
+        and error[-1].rcode() == dns.rcode.FORMERR
+        for error in exc.kwargs.get("errors") or []
+    )
 
 
 def _rcode_outcome(exc: dns.resolver.NoNameservers) -> Outcome:

@@ -94,8 +94,9 @@ class DnsTestServer:
                 self.records.get(_norm(name), {}).pop(rdtype.upper(), None)
 
     def fault(self, name: str, kind: str, seconds: float = 0.0, rdtype: str | None = None) -> None:
-        """Make queries for `name` (any type, or just `rdtype`) fail: servfail, refused, timeout, delay."""
-        if kind not in ("servfail", "refused", "timeout", "delay"):
+        """Make queries for `name` (any type, or just `rdtype`) fail: servfail, refused, timeout, delay,
+        or formerr-edns (FORMERR to any query carrying EDNS, as servers that predate it answer)."""
+        if kind not in ("servfail", "refused", "timeout", "delay", "formerr-edns"):
             raise ValueError(kind)
         with self._lock:
             self.faults[(_norm(name), rdtype.upper() if rdtype else None)] = Fault(kind, seconds)
@@ -157,6 +158,10 @@ class DnsTestServer:
                 return response
             elif fault.kind == "refused":
                 response.set_rcode(dns.rcode.REFUSED)
+                return response
+            elif fault.kind == "formerr-edns" and query.edns >= 0:
+                response.use_edns(False)
+                response.set_rcode(dns.rcode.FORMERR)
                 return response
         if self.delay:
             self._stop.wait(self.delay)

@@ -135,3 +135,12 @@ async def test_a_dead_first_server_leaves_time_for_the_next(dns_server):
     finally:
         silent.close()
     assert result.ok and result.records == ("81.2.69.160",)
+
+
+async def test_a_server_without_edns_is_asked_again_plainly(dns_server):
+    dns_server.add("old.example.com", "TXT", "v=spf1 -all")
+    dns_server.fault("old.example.com", "formerr-edns")
+    r = Resolver([dns_server.address], timeout=1.0)
+    result = await r.query("old.example.com", "TXT")
+    assert result.ok and result.records == ("v=spf1 -all",)
+    assert len(dns_server.queries_for("old.example.com")) == 2  # with EDNS (FORMERR), then without
