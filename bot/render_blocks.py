@@ -489,6 +489,16 @@ def diagnoses_message(
 # --- incidents ------------------------------------------------------------------------------------
 
 
+def incident_ref(incident: Any, *, channel: bool = True) -> str:
+    """`#4` linking to the message the incident was raised from when its permalink is known, else
+    `#4 in #channel` (a channel link) when only the channel is and `channel` is asked for, else `#4`."""
+    ref = f"#{incident.id}"
+    link = incident.permalink or ""
+    if link.startswith(("https://", "http://")):
+        return f"<{escape(link).replace('|', '%7C')}|{ref}>"
+    return ref + (channel_mention(incident.channel, prefix=" in ") if channel and incident.channel else "")
+
+
 def incident_blocks(incident: Any, *, with_buttons: bool = True) -> list[Block]:
     status = incident.status
     icon = {"open": ":red_circle:", "investigating": ":large_yellow_circle:"}.get(
@@ -497,7 +507,7 @@ def incident_blocks(incident: Any, *, with_buttons: bool = True) -> list[Block]:
     seen = incident.last_seen.strftime("%Y-%m-%d %H:%M UTC") if incident.last_seen else "?"
     times = f"{incident.occurrences} time{'s' if incident.occurrences != 1 else ''}"
     lines = [
-        f"{icon} *#{incident.id} {escape(incident.title)}*",
+        f"{icon} *{incident_ref(incident, channel=False)} {escape(incident.title)}*",
         f"{escape(status)} · seen {times}, last {seen}"
         + (
             f" · {escape(incident.enhanced_code or incident.reply_code or '')}"
@@ -646,11 +656,7 @@ def _listed(title: str, lines: Sequence[str], *, shown: int = MAX_DIGEST_LINES) 
 def _incident_line(incident: Incident, extra: str) -> str:
     """`• #4 authfailure at google for shop.example · investigating, U7 · ×3`, the id linking to
     where the incident was raised when that is known."""
-    ref = f"#{incident.id}"
-    if incident.permalink and incident.permalink.startswith(("https://", "http://")):
-        ref = f"<{escape(incident.permalink).replace('|', '%7C')}|{ref}>"
-    elif incident.channel:
-        ref += channel_mention(incident.channel, prefix=" in ")
+    ref = incident_ref(incident)
     who = f", {user_mention(incident.assignee)}" if incident.assignee else ""
     return (
         f"• {ref} *{escape(incident.reason)}* at {escape(incident.receiver)} for "

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import message_answers, slash
 from bot.app import Respond
@@ -35,7 +37,11 @@ from handlers.reply import (
 )
 from handlers.threads import download
 
+log = logging.getLogger(__name__)
+
 Work = Callable[..., Coroutine[Any, Any, None]]
+# A permalink is a nicety: waiting longer than this for one would only delay the incident.
+PERMALINK_TIMEOUT = 5.0
 
 
 def register(app) -> None:
@@ -128,11 +134,32 @@ async def log_incident(action, body, client, respond, services) -> None:
         workspace=(body.get("team") or {}).get("id") or "",
         channel=channel or None,
         thread_ts=root,
+        permalink=await permalink(client, channel, root),
         reporter=(body.get("user") or {}).get("id"),
     )
     incident, created = await asyncio.to_thread(services.store.record, observation)
     message = incident_message(incident, created=created)
     await post_or_respond(client, respond, channel, root, message, private=ephemeral)
+
+
+async def permalink(client, channel: str | None, ts: str | None) -> str | None:
+    """The link to the message an incident was raised from, or None when Slack will not give one
+    (the bot is not in the channel, a message it cannot see, Slack unreachable): the incident is
+    recorded all the same, pointing at its channel and thread instead."""
+    if not channel or not ts:
+        return None
+    try:
+        answer = await asyncio.wait_for(
+            client.chat_getPermalink(channel=channel, message_ts=ts), PERMALINK_TIMEOUT
+        )
+    except SlackApiError as exc:
+        log.warning("no permalink for %s %s: %s", channel, ts, exc.response.get("error"))
+        return None
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        log.warning("no permalink for %s %s: %s", channel, ts, type(exc).__name__)
+        return None
+    link = answer.get("permalink")
+    return link if isinstance(link, str) and link.startswith("https://") else None
 
 
 async def resolve(action, body, client, respond, services) -> None:

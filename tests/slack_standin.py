@@ -2,7 +2,9 @@
 
 `SlackStandin` answers the way Slack does (the same JSON shapes, `invalid_auth` for a wrong token,
 `invalid_blocks` for blocks over Slack's limits, `used_url` after five posts to one response_url,
-429 with Retry-After when told to) and records every call it receives, in order, for tests to read.
+429 with Retry-After or any `ok: false` error when told to, permalinks shaped like
+`https://<domain>.slack.com/archives/<channel>/p<ts without dot>`) and records every call it receives,
+in order, for tests to read.
 `SlackSender` plays Slack's other half: it sends the app signed slash commands, events and
 interactivity payloads shaped as Slack sends them.
 """
@@ -132,12 +134,14 @@ class SlackStandin:
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         team_id: str = "T0STANDIN",
+        domain: str = "standin",
     ) -> None:
         self.token = token
         self.app_token = app_token
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.team_id = team_id
+        self.domain = domain  # the workspace's <domain>.slack.com, in auth.test and permalinks
         self.calls: list[Call] = []
         self.files: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}
@@ -310,7 +314,7 @@ class SlackStandin:
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
-            "url": "https://standin.slack.com/",
+            "url": f"https://{self.domain}.slack.com/",
             "team": "Stand-in",
             "user": "deliverability",
             "team_id": self.team_id,
@@ -341,6 +345,18 @@ class SlackStandin:
         if error := self._message_errors(args):
             return error
         return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = args.get("channel") or "", args.get("message_ts") or ""
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": self.permalink(channel, ts)}
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """The link chat.getPermalink gives for a message: `.../archives/<channel>/p<ts without dot>`."""
+        return f"https://{self.domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     def _view(self, args: dict[str, Any], *, needs: str) -> dict[str, Any]:
         if not args.get(needs):
@@ -537,7 +553,7 @@ class SlackSender:
             {
                 "token": "deprecated-verification-token",
                 "team_id": self.team_id,
-                "team_domain": "standin",
+                "team_domain": self.standin.domain,
                 "channel_id": channel,
                 "channel_name": "general",
                 "user_id": user,
@@ -645,7 +661,7 @@ class SlackSender:
                 **({"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}),
             },
             "trigger_id": f"{n}.2.trigger",
-            "team": {"id": self.team_id, "domain": "standin"},
+            "team": {"id": self.team_id, "domain": self.standin.domain},
             "channel": {"id": channel, "name": "general"},
             "message": message,
             "response_url": response_url or self.standin.response_url(f"act{n}"),
@@ -674,7 +690,7 @@ class SlackSender:
             "type": "message_action",
             "token": "deprecated-verification-token",
             "action_ts": f"{int(time.time())}.000{n}",
-            "team": {"id": self.team_id, "domain": "standin"},
+            "team": {"id": self.team_id, "domain": self.standin.domain},
             "user": {"id": user, "username": "alice", "team_id": self.team_id},
             "channel": {"id": channel, "name": "general"},
             "is_enterprise_install": False,

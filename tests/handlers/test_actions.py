@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+
+import pytest
 
 from tests.handlers.conftest import TRIAGE
 from tests.handlers.test_threads import BOUNCE
@@ -63,6 +66,56 @@ async def test_log_incident_from_a_diagnosis_then_resolve_it(running):
     assert "resolved" in replaced.all_text()
     assert "resolve_incident" not in buttons(replaced.blocks)
     assert running.services.store.list("active") == []
+
+
+async def test_logged_incident_keeps_the_permalink_of_its_thread(running):
+    post, message = await diagnosis_in_thread(running)
+    log = buttons(post.blocks)["log_incident"]
+    await running.sender.interaction(
+        running.sender.block_action("log_incident", log["value"], message=message, channel=TRIAGE)
+    )
+    posts = await running.slack.wait_for("chat.postMessage", 2)
+    (asked,) = running.slack.calls_to("chat.getPermalink")
+    # The thread's root, where the bounce was pasted, not the bot's answer holding the button.
+    assert (asked.args["channel"], asked.args["message_ts"]) == (TRIAGE, "1700000100.000001")
+    link = f"https://standin.slack.com/archives/{TRIAGE}/p1700000100000001"
+    (incident,) = running.services.store.list("active")
+    assert incident.permalink == link
+    assert (incident.channel, incident.thread_ts) == (TRIAGE, "1700000100.000001")
+    (created,) = running.services.store.timeline(incident.id)
+    assert created.permalink == link
+    assert f"<{link}|#1>" in posts[1].all_text()
+    # The App Home links the incident to its thread too.
+    await running.sender.event(
+        {"type": "app_home_opened", "user": "U0ALICE", "channel": "D0ALICE", "tab": "home"}
+    )
+    (published,) = await running.slack.wait_for("views.publish")
+    assert f"<{link}|#1>" in published.all_text()
+
+
+@pytest.mark.parametrize("error", ["not_in_channel", "channel_not_found"])
+async def test_incident_is_logged_without_a_permalink_when_slack_gives_none(running, caplog, error):
+    running.slack.fail("chat.getPermalink", error)
+    post, message = await diagnosis_in_thread(running)
+    log = buttons(post.blocks)["log_incident"]
+    with caplog.at_level(logging.WARNING, logger="handlers.actions"):
+        await running.sender.interaction(
+            running.sender.block_action("log_incident", log["value"], message=message, channel=TRIAGE)
+        )
+        posts = await running.slack.wait_for("chat.postMessage", 2)
+        await running.slack.settle()
+    assert len(running.slack.calls_to("chat.getPermalink")) == 1
+    (incident,) = running.services.store.list("active")
+    assert incident.permalink is None
+    assert (incident.channel, incident.thread_ts, incident.subject) == (
+        TRIAGE,
+        "1700000100.000001",
+        "89.160.20.112",
+    )
+    assert "Logged as incident #1" in posts[1].all_text() and "slack.com/archives" not in posts[1].all_text()
+    assert running.slack.responses() == []  # nothing went wrong as far as the user can tell
+    warnings = [r for r in caplog.records if r.name == "handlers.actions"]
+    assert len(warnings) == 1 and error in warnings[0].getMessage()
 
 
 async def test_check_button_posts_checking_then_updates_it(running, dns_server):
