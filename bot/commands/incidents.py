@@ -108,7 +108,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
             purged = store.purge() if args.purge else None
             items = store.list(args.status)
     except StoreError as exc:
-        return fail("incidents", exc)
+        return fail("incidents", exc, as_json=args.json)
     if purged is not None:
         print(f"purged stored text of {purged} events", file=sys.stderr)
     if args.json:
@@ -140,6 +140,7 @@ def _summary_line(incident: Incident) -> str:
 
 
 def run_incident(args: argparse.Namespace, settings: Settings) -> int:
+    as_json = getattr(args, "json", False)  # only `show` has --json
     try:
         with _open(settings) as store:
             if args.action == "show":
@@ -162,9 +163,9 @@ def run_incident(args: argparse.Namespace, settings: Settings) -> int:
                 assignee = None if args.assignee == "-" else args.assignee
                 incident = store.assign(args.id, assignee, actor=args.by)
     except IncidentNotFound as exc:
-        return fail("incident", exc, code=1)
+        return fail("incident", exc, as_json=as_json, code=1)
     except StoreError as exc:
-        return fail("incident", exc)
+        return fail("incident", exc, as_json=as_json)
     print(_summary_line(incident))
     return 0
 
@@ -225,28 +226,30 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     if args.post and not (settings.slack_bot_token and settings.digest_channel):
         needed = (("SLACK_BOT_TOKEN", settings.slack_bot_token), ("DIGEST_CHANNEL", settings.digest_channel))
         missing = [name for name, value in needed if not value]
-        return fail("digest", f"--post needs {' and '.join(missing)} to be set")
+        return fail("digest", f"--post needs {' and '.join(missing)} to be set", as_json=args.json)
     try:
         window = timedelta(seconds=parse_duration(args.since)) if args.since else None
     except SettingsError as exc:
-        return fail("digest", f"--since: {exc}")
+        return fail("digest", f"--since: {exc}", as_json=args.json)
     try:
         with _open(settings) as store:
             now = store.now()
             since = now - window if window else None
             if args.post:
-                return _post(store, settings, now=now, since=since)
+                return _post(store, settings, now=now, since=since, as_json=args.json)
             if since is None:
                 last = store.last_digest_at(settings.digest_channel) if settings.digest_channel else None
                 since = last or now - timedelta(days=1)
             digest = build_digest(store, now=now, since=since, tz=zone)
     except StoreError as exc:
-        return fail("digest", exc)
+        return fail("digest", exc, as_json=args.json)
     print(json.dumps(digest.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(digest))
     return 0
 
 
-def _post(store: Store, settings: Settings, *, now: datetime, since: datetime | None) -> int:
+def _post(
+    store: Store, settings: Settings, *, now: datetime, since: datetime | None, as_json: bool = False
+) -> int:
     # Slack is imported here only: the rest of the CLI works without a Slack client.
     from aiohttp import ClientError
     from slack_sdk.errors import SlackClientError
@@ -269,7 +272,7 @@ def _post(store: Store, settings: Settings, *, now: datetime, since: datetime | 
             )
         )
     except (SlackClientError, ClientError, OSError) as exc:
-        return fail("digest", f"posting to {channel} failed: {exc}", code=1)
+        return fail("digest", f"posting to {channel} failed: {exc}", as_json=as_json, code=1)
     day = now.astimezone(ZoneInfo(settings.digest_tz)).date().isoformat()
     if ts is None:
         print(f"The digest for {day} is already posted (or being posted) in {channel}.")

@@ -67,7 +67,7 @@ def _read(name: str, limit: int) -> bytes:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = Policy.from_settings(settings)
     if (args.add or []).count("-") > 1:
-        return fail("suppressions", "standard input ('-') can be read only once")
+        return fail("suppressions", "standard input ('-') can be read only once", as_json=args.json)
     try:
         with Store.from_settings(settings) as store:
             since = _since(args.since, settings, store.now())
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{name}: {summary(results)}", file=sys.stderr)
             rows = suppressed(store, since=since, policy=policy)
     except (PracticeError, StoreError) as exc:
-        return fail("suppressions", exc)
+        return fail("suppressions", exc, as_json=args.json)
     if not policy.enabled:
         print(
             "deliverability suppressions: SUPPRESSIONS=off: no address is being added; "

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             today = local_today(store.now(), settings.digest_tz)
             result = run_request(store, request, today=today, tz=settings.digest_tz, by=args.by)
     except (PracticeError, StoreError) as exc:
-        return fail("warmup", exc)
+        return fail("warmup", exc, as_json=args.json)
     if args.json:
         print(json.dumps(result_dict(result), ensure_ascii=False, indent=2))
     else:

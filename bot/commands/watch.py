@@ -12,7 +12,7 @@ from bot.commands import fail
 from bot.settings import Settings
 from incidents.store import Store, StoreError
 from watch import Alert, WatchError, add, history, listing, remove, run_forever
-from watch.manage import channel_ref, describe
+from watch.manage import NotWatched, channel_ref, describe
 from watch.model import tally
 from watch.scheduler import Scheduler
 
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     h = actions.add_parser("history", help="the timeline of a target's runs, findings and alerts")
     h.add_argument("target")
     h.add_argument("--workspace", help="only this workspace's watch (default: every workspace)")
-    h.add_argument("--limit", type=int, metavar="N", help="only the last N runs")
+    h.add_argument("--limit", type=_positive, metavar="N", help="only the last N runs")
     h.add_argument("--json", action="store_true", help="print one JSON object")
     h.set_defaults(func=run_history)
 
@@ -62,6 +62,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--json", action="store_true", help="print each alert as one JSON object per line")
     run.set_defaults(func=run_run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _fail(args: argparse.Namespace, exc: Exception) -> int:
+    """Exit 1 when the target is not watched (a miss, like an unknown incident), 2 for bad input."""
+    code = 1 if isinstance(exc, NotWatched) else 2
+    return fail("watch", exc, as_json=getattr(args, "json", False), code=code)
 
 
 def _workspace(p: argparse.ArgumentParser) -> None:
@@ -85,7 +101,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
     except (WatchError, StoreError) as exc:
-        return fail("watch", exc)
+        return _fail(args, exc)
     if args.json:
         data = added.watch.to_dict() | {"created": added.created}
         if added.first_run is not None:
@@ -110,10 +126,8 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
             watch = asyncio.run(
                 remove(store, args.target, workspace=args.workspace or settings.watch_workspace)
             )
-    except WatchError as exc:
-        return fail("watch", exc, code=1)
-    except StoreError as exc:
-        return fail("watch", exc)
+    except (WatchError, StoreError) as exc:
+        return _fail(args, exc)
     print(
         f"No longer watching {watch.target} "
         f"(its history is kept: `deliverability watch history {watch.target}`)"
@@ -126,7 +140,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         with Store.from_settings(settings) as store:
             watches = listing(store, args.workspace)
     except StoreError as exc:
-        return fail("watch", exc)
+        return _fail(args, exc)
     if args.json:
         print(json.dumps([w.to_dict() for w in watches], ensure_ascii=False, indent=2))
     elif not watches:
@@ -141,10 +155,8 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with Store.from_settings(settings) as store:
             timeline = history(store, args.target, workspace=args.workspace, limit=args.limit)
-    except WatchError as exc:
-        return fail("watch", exc, code=1)
-    except StoreError as exc:
-        return fail("watch", exc)
+    except (WatchError, StoreError) as exc:
+        return _fail(args, exc)
     if args.json:
         print(json.dumps(timeline.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -201,7 +213,7 @@ def run_run(args: argparse.Namespace, settings: Settings) -> int:
             print("deliverability: watch scheduler running; Ctrl-C stops it", file=sys.stderr, flush=True)
             asyncio.run(run_forever(store, settings, client, on_alert=show))
     except StoreError as exc:
-        return fail("watch", exc)
+        return _fail(args, exc)
     return 0
 
 
