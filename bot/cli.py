@@ -8,9 +8,12 @@ import json
 import logging
 import os
 import sys
+import uuid
 from typing import NoReturn
 
 from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("deliverability")
 
 # Each module has `register(subparsers)`, which sets `func(args, settings) -> int` on its parser.
 COMMANDS = (
@@ -70,4 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a bug of ours: one line with an id for the user, the trace in the log
+        error_id = uuid.uuid4().hex[:8]
+        if args.verbose:
+            log.exception("internal error %s in %s", error_id, args.command)
+        message = f"internal error {error_id} ({type(exc).__name__}); run with -v for the details"
+        if getattr(args, "json", False):
+            print(json.dumps({"error": message}))
+        print(f"deliverability {args.command}: {message}", file=sys.stderr)
         return 1
