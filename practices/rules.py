@@ -24,6 +24,7 @@ class Ramp:
     max_target: int
     max_days_ahead: int
     basis: str
+    over_plan_do: str  # what to do after a day sent more than its plan
     sources: tuple[str, ...]
     kb: str
 
@@ -38,6 +39,7 @@ class Threshold:
     level: str  # "warn" | "fail"
     who: str
     text: str
+    do: str  # what the sender should do once the rate is crossed
     kb: str
     sources: tuple[str, ...]
 
@@ -108,6 +110,7 @@ def parse_rules(text: str) -> Rules:
             max_target=int(ramp["max_target"]),
             max_days_ahead=int(ramp["max_days_ahead"]),
             basis=" ".join(ramp["basis"].split()),
+            over_plan_do=ramp["over_plan_do"],
             sources=tuple(ramp["sources"]),
             kb=ramp["kb"],
         ),
@@ -119,6 +122,7 @@ def parse_rules(text: str) -> Rules:
                 level=t["level"],
                 who=t["who"],
                 text=t["text"],
+                do=t["do"],
                 kb=t["kb"],
                 sources=tuple(t["sources"]),
             )

@@ -439,7 +439,8 @@ def assess_day(
         report.alerts.append(
             Alert(
                 "warn",
-                f"day {day.day}: sent {day.sent:,}, {_percent(over)} over the plan of {day.planned:,}",
+                f"day {day.day}: sent {day.sent:,}, {_percent(over)} over the plan of {day.planned:,}; "
+                f"{rules.ramp.over_plan_do}",
                 rules.ramp.kb,
             )
         )
@@ -456,7 +457,7 @@ def assess_day(
                     Alert(
                         threshold.level,
                         f"day {day.day}: {what} rate {_percent(rate)} ({count:,} of {day.sent:,}) is "
-                        f"{threshold.text}",
+                        f"{threshold.text}; {threshold.do}",
                         threshold.kb,
                     )
                 )

@@ -173,6 +173,11 @@ def test_tracking_through_simulated_days(store, clock):
     texts = " | ".join(a.text for a in report.alerts)
     assert "over the plan" in texts and "bounce rate" in texts and "complaint rate" in texts
     assert {a.kb for a in report.alerts} == {"warmup-ramp", "bounce-rate-guidance", "spam-rate-thresholds"}
+    # Each warning says what to do next, not only what was crossed.
+    by_kb = {a.kb: a.text for a in report.alerts}
+    assert "keep the next days at their planned volume" in by_kb["warmup-ramp"]
+    assert "suppress the hard bounces" in by_kb["bounce-rate-guidance"]
+    assert "recently engaged recipients" in by_kb["spam-rate-thresholds"]
 
     # Day 3: logged again the next morning for yesterday's date; the later log replaces the first.
     clock.advance(days=1)
