@@ -253,8 +253,12 @@ def _return_path_finding(pair: _Pair) -> Finding:
         shared = f"the Return-Path domain {a.return_path_domain}"
         return pair.shared("stream-return-path", a.return_path_domain or "", shared, domains)
     org = organizational_domain(a.return_path_domain or "")
-    how = f"separate sub-domains of {org}" if org == organizational_domain(b.return_path_domain or "") else ""
-    summary = f"{how or 'different domains'}: {a.return_path_domain} and {b.return_path_domain}"
+    how = "different domains"
+    if org == organizational_domain(b.return_path_domain or ""):
+        # The organisational domain itself is not a sub-domain of itself: say which one is the parent.
+        parent = org in (a.return_path_domain, b.return_path_domain)
+        how = f"a sub-domain of {org} and {org} itself" if parent else f"separate sub-domains of {org}"
+    summary = f"{how}: {a.return_path_domain} and {b.return_path_domain}"
     return pair.apart("stream-return-path", "Return-Path", summary, domains)
 
 

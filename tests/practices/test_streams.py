@@ -163,3 +163,14 @@ def test_the_same_message_twice_is_refused():
 def test_input_that_is_not_a_message_says_so(data):
     with pytest.raises(PracticeError, match=r"bad\.eml"):
         compare(("bad.eml", data), ("receipt.eml", message()))
+
+
+def test_a_sub_domain_beside_the_domain_itself_is_not_called_two_sub_domains():
+    result = compare(
+        ("offer.eml", marketing(return_path="bounces@news.example.com")),
+        ("receipt.eml", message(return_path="bounces@example.com")),
+    )
+    rp = next(f for f in result.findings if f.check == "stream-return-path")
+    assert rp.status is Status.PASS
+    assert "a sub-domain of example.com and example.com itself" in rp.summary
+    assert "separate sub-domains" not in rp.summary
