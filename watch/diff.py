@@ -20,8 +20,12 @@ nothing about the thing. Comparing an item with the last *known* state of it:
                                                      pass -> error -> pass is no recovery and
                                                      pass -> error -> fail is one change
     a problem no longer reported by a check
-    that ran cleanly                              -> recovery
-    a new problem where the check had run before  -> change (before: absent)
+    that ran cleanly                              -> recovery (after: the check's new clean item
+                                                     about another name, else absent)
+    a new problem where the check had run before  -> change (before: the check's clean item that
+                                                     is gone, as when SPF's pass about the domain
+                                                     becomes a fail about a broken include; else
+                                                     absent)
 """
 
 from __future__ import annotations
@@ -198,7 +202,9 @@ def compare(before: Mapping[str, Item], after: Mapping[str, Item], ran: Iterable
         was = before.get(key)
         if was is None:
             if now.severity > 0 and now.check in seen_checks:
-                changes.append(Change(now.check, now.about, CHANGE, None, now))
+                # A check that speaks about another name when it fails (SPF: the broken include) said
+                # something clean before: that is the "before", not "not reported".
+                changes.append(Change(now.check, now.about, CHANGE, _clean_other(before, after, now), now))
             continue
         event = _event(was, now)
         if event:
@@ -207,8 +213,16 @@ def compare(before: Mapping[str, Item], after: Mapping[str, Item], ran: Iterable
         # Only a check that ran without a failed lookup can say a problem is gone rather than unseen.
         if key in after or was.check not in ran or was.check in erred or not was.severity:
             continue
-        changes.append(Change(was.check, was.about, RECOVERY, was, None))
+        changes.append(Change(was.check, was.about, RECOVERY, was, _clean_other(after, before, was)))
     return sorted(changes, key=lambda c: (c.check, c.about))
+
+
+def _clean_other(side: Mapping[str, Item], other: Mapping[str, Item], item: Item) -> Item | None:
+    """The clean item of the same check on `side` about a name `other` does not mention, if there is one."""
+    return next(
+        (i for k, i in side.items() if i.check == item.check and i.severity == 0 and k not in other),
+        None,
+    )
 
 
 def _event(was: Item, now: Item) -> str | None:

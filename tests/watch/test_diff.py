@@ -150,7 +150,8 @@ def test_a_problem_no_longer_reported_recovers_only_when_the_check_ran_cleanly()
     )
     clean = items([finding("dmarc", "pass", "_dmarc.example.com", kb="dmarc-ok")], "example.com")
     [change] = compare(before, clean, ["dmarc"])
-    assert (change.event, change.after_status) == (RECOVERY, "absent")
+    # The check's new clean word about another name is the "after" (not "no longer reported").
+    assert (change.event, change.after_status, change.after.about) == (RECOVERY, "pass", "_dmarc.example.com")
     failing = items([finding("dmarc", "error", "_dmarc.example.com", kb="dns-lookup-failed")], "example.com")
     assert compare(before, failing, ["dmarc"]) == []
     assert compare(before, clean, ["mx"]) == []  # dmarc did not run: nothing is known about it
@@ -174,3 +175,29 @@ def test_state_round_trips_through_json():
     state = items([clean_on("a.example"), finding("rdns", "pass", IP, kb="ptr-ok")], IP)
     assert decode_state(encode_state(state)) == state
     assert isinstance(next(iter(decode_state(encode_state(state)).values())), Item)
+
+
+def test_spf_broken_by_an_include_says_it_was_valid_before_and_recovers_to_valid():
+    """SPF speaks about the domain when valid and about the broken include when not: one item replaces
+    the other, so the alert's "before" is the valid record, not "not reported", and back again."""
+    valid = items([finding("spf", "pass", "example.com", "SPF record is valid", kb="spf-ok")], "example.com")
+    broken = items(
+        [finding("spf", "fail", "inc.example.net", "include has no SPF record", kb="spf-include-missing")],
+        "example.com",
+    )
+    [change] = compare(valid, broken, ["spf"])
+    assert (change.event, change.before_status, change.after_status) == (CHANGE, "pass", "fail")
+    assert change.before_summary == "SPF record is valid"
+    [back] = compare(next_state(valid, broken, ["spf"]), valid, ["spf"])
+    assert (back.event, back.before_status, back.after_status) == (RECOVERY, "fail", "pass")
+    assert back.after_summary == "SPF record is valid"
+    # A clean item still reported is no "before": a new problem beside it was not reported before.
+    both = items(
+        [
+            finding("spf", "pass", "example.com", kb="spf-ok"),
+            finding("spf", "fail", "inc.example.net", kb="spf-include-missing"),
+        ],
+        "example.com",
+    )
+    [added] = compare(valid, both, ["spf"])
+    assert added.before_status == "absent"
