@@ -19,7 +19,7 @@ from checks.dmarc import Policy, find_policy
 from checks.dns import Resolver
 from checks.message import auth, dkim_verify, recorded, requirements
 from checks.message.parse import Address, Message, envelope_address, from_addresses, load
-from checks.message.path import Path, Recorded, choose, parse_received
+from checks.message.path import Hop, Path, Recorded, choose, parse_received
 from checks.model import Finding, Report, Status, clean, worst_first
 from checks.rdns import Chain, Role, judge, ptr_chain
 from checks.runner import finished_by
@@ -143,12 +143,23 @@ class Origin:
 def origin(message: Message) -> Origin:
     """The sending hop (first Received added outside the sender's systems), envelope sender, From domain."""
     positions = [i for i, h in enumerate(message.headers) if h.key == "received"]
-    hops = [parse_received(message.headers[p].value, i, p) for i, p in enumerate(positions)]
+    hops = [_hop(message, i, p) for i, p in enumerate(positions)]
     authors = [recorded.parse_auth_results(v).authserv_id for v in message.all("Authentication-Results")]
     route = choose(hops, [a for a in authors if a], _recorded(message))
     mailboxes = from_addresses(message.first("From") or "") if message.count("From") else []
     envelope, source = _envelope(message, route)
     return Origin(route, envelope, source, mailboxes[0].domain if mailboxes else None, len(hops))
+
+
+def _hop(message: Message, index: int, position: int) -> Hop:
+    hop = parse_received(message.headers[position].value, index, position)
+    if hop.ip is None and message.headers_unspaced is not None:
+        # A paste hard-wrapped at a fixed column cuts through "[81.2.69.160]" itself; the space the
+        # repair put back at the cut hides the IP, which the join without it restores.
+        unspaced = parse_received(message.headers_unspaced[position].value, index, position)
+        if unspaced.ip is not None:
+            return unspaced
+    return hop
 
 
 def _recorded(message: Message) -> Recorded | None:

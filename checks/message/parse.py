@@ -60,6 +60,7 @@ class Message:
     pasted: bool
     rejoined: int = 0  # header lines rejoined to the field above them
     raw_unspaced: bytes | None = None  # the same repair without the inserted space (see rejoin())
+    headers_unspaced: list[Header] | None = None  # the fields of raw_unspaced: same fields, same order
     notes: list[str] = field(default_factory=list)
     not_utf8: bool = False
 
@@ -173,6 +174,8 @@ def load(data: bytes | str, *, pasted: bool = False, limit: int = 5_000_000) -> 
     )
     _rejoin(message, header_lines, wrapped, has_separator=body_start is not None)
     message.headers, message.not_utf8 = _fields(message.raw)
+    if message.raw_unspaced is not None:
+        message.headers_unspaced = _fields(message.raw_unspaced)[0]
     return message
 
 

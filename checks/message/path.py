@@ -173,6 +173,8 @@ def parse_received(value: str, index: int = 0, position: int = 0) -> Hop:
     with_words = [t for k, t in clauses.get("with", []) if k == "word"]
     if with_words:
         hop.protocol = with_words[0]
+        if [w.lower() for w in with_words[:3]] == ["microsoft", "smtp", "server"]:
+            hop.protocol = "Microsoft SMTP Server"  # Exchange names itself, not the protocol
     if _TLS_TEXT.search(body) or (hop.protocol and _TLS_PROTOCOL.match(hop.protocol)):
         hop.tls = True
     elif hop.protocol and re.match(r"^(?:UTF8)?(?:E?SMTP|LMTP)A?$", hop.protocol, re.IGNORECASE):

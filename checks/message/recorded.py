@@ -235,8 +235,10 @@ def _match_sig(result: MethodResult, sigs: list[Signature]) -> Signature | None:
     d = d.strip().rstrip(".").lower()
     s = result.props.get("header.s", "").strip().lower()
     b = result.props.get("header.b", "").strip()
+    by_identity = not result.props.get("header.d")
     for sig in sigs:
-        if d and sig.domain != d:
+        # header.i may name a subdomain of d= (RFC 6376 §3.5), as Gmail's @sub.example does.
+        if d and sig.domain != d and not (by_identity and sig.domain and d.endswith("." + sig.domain)):
             continue
         if s and sig.selector != s:
             continue

@@ -77,3 +77,14 @@ async def test_a_pasted_message_says_once_that_bodies_prove_nothing(dns_server, 
     publish(dns_server, keys["ed25519"])
     result = await run(sign(message(), keys["ed25519"]).decode(), settings, pasted=True)
     assert result.pasted and any("upload the" in f.summary for f in only(result, "input"))
+
+
+async def test_a_paste_hard_wrapped_through_the_sending_ip_still_finds_it(dns_server, settings, keys):
+    # A viewer that cuts lines at a fixed column splits "[81.2.69.160]"; the rejoin with a space hides it.
+    publish(dns_server, keys["rsa2048"])
+    raw = sign(message(), keys["rsa2048"]).decode()
+    cut = raw.index(IP) + 4
+    wrapped = raw[:cut] + "\n" + raw[cut:]
+    result = await run(wrapped, settings, pasted=True)
+    assert result.sending_ip == IP
+    assert one(result, "spf").status is Status.PASS

@@ -138,3 +138,9 @@ def test_a_recorded_ip_below_the_hop_is_ignored():
     hops = [parse_received(POSTFIX, 0, 0), parse_received(EXIM, 1, 1)]
     path = choose(hops, recorded=Recorded("89.160.20.112", 5, "the Authentication-Results"))
     assert path.chosen is not None and path.chosen.ip == "81.2.69.160"
+
+
+def test_microsofts_with_clause_is_named_whole():
+    hop = parse_received(INTERNAL_MS)
+    assert hop.protocol == "Microsoft SMTP Server"
+    assert "with Microsoft SMTP Server" in hop.describe()

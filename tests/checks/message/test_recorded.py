@@ -140,3 +140,15 @@ async def test_the_receivers_recorded_ip_is_used_and_compared(dns_server, settin
     assert "Received-SPF header records" in path.summary and "walk alone would pick #1" in path.summary
     assert one(result, "spf").status is Status.PASS
     assert one(result, "auth-results").status is Status.PASS
+
+
+async def test_a_recorded_verdict_naming_a_subdomain_in_header_i_matches_its_signature(
+    dns_server, settings, keys
+):
+    # Gmail writes header.i (no header.d); i= may be a subdomain of d= (RFC 6376 §3.5).
+    publish(dns_server, keys["rsa2048"])
+    signed = sign(message(), keys["rsa2048"])
+    b = signed.split(b" b=", 1)[1][:8].decode()
+    raw = _with_ar(signed, f"mx.google.com; dkim=pass header.i=@news.{DOMAIN} header.s=s1 header.b={b}")
+    f = one(await run(raw, settings), "auth-results")
+    assert f.status is Status.PASS, f.summary
