@@ -252,13 +252,27 @@ def _steps(result: BounceResult, matches: list[Entry]) -> list[str]:
             return ["Read the receiver's text and follow any URL in it: it usually names the cause.", paste]
         return [paste]
     steps = list(matches[0].steps)
+    if matches[0].receiver != "any":
+        # A receiver's own entry is the most specific advice there is: generic entries would only
+        # repeat it in other words ("look the IP up" three times).
+        return steps[:MAX_STEPS]
     # Up to two other entries whose wording matched add their first step; code fallbacks add nothing.
     text = (result.diagnostic or "")[:MAX_TEXT]
     extra = [e for e in matches[1:] if e.patterns and any(p.search(text) for p in e.patterns)]
     for entry in extra[:2]:
-        if entry.steps[0] not in steps:
+        if not any(_same_advice(entry.steps[0], step) for step in steps):
             steps.append(entry.steps[0])
     return steps[:MAX_STEPS]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower())}
+
+
+def _same_advice(a: str, b: str) -> bool:
+    """Two steps that share most of their words say the same thing ("look the IP up at Spamhaus")."""
+    wa, wb = _words(a), _words(b)
+    return a == b or (bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= 0.5)
 
 
 # -- next checks ------------------------------------------------------------------------------------

@@ -153,3 +153,25 @@ def test_unreadable_input_result():
     d = unreadable("missing.eml: No such file or directory")
     assert isinstance(d, Diagnosis) and not d.readable and d.reason == "undefined"
     assert "missing.eml" in d.summary and d.summary.endswith(".")
+
+
+def test_a_receivers_own_entry_gives_the_steps_without_generic_repeats():
+    text = (
+        "550 5.7.1 Service unavailable; Client host [81.2.69.160] blocked using Spamhaus. To request "
+        "removal from this list see https://www.spamhaus.org/query/ip/81.2.69.160"
+    )
+    (d,) = diagnose(text, kb=load())
+    best = d.kb_matches[0]
+    assert best.receiver != "any"
+    assert d.steps == list(best.steps)[: len(d.steps)]
+    assert sum("look" in s.lower() and "up" in s.lower() for s in d.steps) == 1
+
+
+def test_generic_advice_skips_steps_that_say_the_same_thing():
+    from knowledge.diagnose import _same_advice
+
+    assert _same_advice(
+        "Look the IP up at Spamhaus and read which list it is on.",
+        "Look the IP up on the Spamhaus lookup page: it says which list holds it.",
+    )
+    assert not _same_advice("Publish an SPF record.", "Ask the receiver to delist the IP.")
