@@ -285,10 +285,22 @@ def alignment_findings(out: Dmarc, sigs: list[Signature]) -> list[Finding]:
         if sig.result != "pass" or aligned(sig.domain, from_domain, out.adkim):
             continue
         evidence = {"d": sig.domain, "from_domain": from_domain, "adkim": out.adkim}
+        unchecked = [
+            s.domain for s in sigs if s.result == "temperror" and aligned(s.domain, from_domain, out.adkim)
+        ]
         if out.dkim_aligned:
             summary = (
                 f"DKIM signature by {sig.domain} is not aligned with {from_domain}; harmless, another "
                 "signature aligns"
+            )
+            findings.append(
+                Finding("dkim-signature", Status.INFO, sig.label, summary, evidence, kb="dkim-not-aligned")
+            )
+        elif unchecked:
+            # The aligned signature exists; its key lookup failed, so "sign with d=..." would be wrong advice.
+            summary = (
+                f"DKIM signature by {sig.domain} is not aligned with {from_domain}; the aligned signature by "
+                f"{unchecked[0]} could not be checked"
             )
             findings.append(
                 Finding("dkim-signature", Status.INFO, sig.label, summary, evidence, kb="dkim-not-aligned")

@@ -125,3 +125,18 @@ async def test_exim_envelope_from_stands_in_for_a_missing_return_path(dns_server
     assert result.envelope_sender == f"bounce@{DOMAIN}"
     assert one(result, "spf").status is Status.PASS
     assert one(result, "dmarc").status is Status.PASS
+
+
+async def test_an_esp_signature_beside_an_aligned_one_whose_key_timed_out_gives_no_signing_advice(
+    dns_server, settings, keys
+):
+    publish(dns_server, keys["rsa2048"])
+    dns_server.add("esp._domainkey.esp.example", "TXT", keys["ed25519"].record())
+    dns_server.fault(f"s1._domainkey.{DOMAIN}", "timeout")
+    raw = sign(sign(message(), keys["rsa2048"]), keys["ed25519"], domain="esp.example", selector="esp")
+    result = await run(raw, settings)
+    assert signature(result).status is Status.ERROR
+    note = [f for f in result.findings if f.check == "dkim-signature" and f.kb == "dkim-not-aligned"]
+    assert len(note) == 1 and note[0].status is Status.INFO, [(f.status, f.summary) for f in note]
+    assert "could not be checked" in note[0].summary and "sign with" not in note[0].summary
+    assert one(result, "dmarc").status is Status.PASS  # SPF aligns
