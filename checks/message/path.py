@@ -211,9 +211,20 @@ def _public(ip: str) -> bool:
     return addr.is_global and not addr.is_multicast
 
 
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def receiving_domains(hops: list[Hop], authserv_ids: list[str]) -> list[str]:
     found: list[str] = []
-    top_by = next((h.by for h in hops if h.by and "." in h.by and valid_hostname(h.by)), None)
+    # Yahoo writes `by 10.217.151.75`: an address names no domain.
+    top_by = next(
+        (h.by for h in hops if h.by and "." in h.by and not _is_ip(h.by) and valid_hostname(h.by)), None
+    )
     candidates = [top_by] if top_by else []
     candidates += [a for a in authserv_ids[:1] if "." in a and valid_hostname(a)]
     for name in candidates:

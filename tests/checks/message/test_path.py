@@ -144,3 +144,11 @@ def test_microsofts_with_clause_is_named_whole():
     hop = parse_received(INTERNAL_MS)
     assert hop.protocol == "Microsoft SMTP Server"
     assert "with Microsoft SMTP Server" in hop.describe()
+
+
+def test_a_receiver_that_writes_its_own_ip_as_by_is_known_by_its_authserv_id():
+    yahoo = "from 81.2.69.160 (EHLO mail.shop.example) by 10.217.151.75 with SMTPs; Tue, 02 Apr 2024 10:00:02"
+    path = choose([parse_received(yahoo)], ["atlas122.free.mail.ne1.yahoo.com"])
+    assert path.receiving == ["yahoo.com"]
+    assert path.chosen is not None and path.chosen.ip == "81.2.69.160" and path.chosen.tls
+    assert "151.75" not in path.reason
