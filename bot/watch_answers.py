@@ -63,7 +63,8 @@ async def execute(request: Any, services: Any) -> Any:
     if not wanted[0] <= len(words) <= wanted[1]:
         return ProblemAnswer(request, f"usage: `{USAGE[request.sub]}`")
     try:
-        store = services.store if services.store is not None else Store.from_settings(settings)
+        # The console opens the database only when asked; opening it is file I/O, so off the loop.
+        store = services.store or await asyncio.to_thread(Store.from_settings, settings)
     except StoreError as exc:
         return ProblemAnswer(request, str(exc))
     try:
